@@ -1,0 +1,1 @@
+"""The eoport application: configuration, CLI, HTTP API, metrics."""

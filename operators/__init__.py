@@ -1,0 +1,1 @@
+"""Kubernetes operator scaling focusing workers (kopf)."""

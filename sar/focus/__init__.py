@@ -1,0 +1,1 @@
+"""sar.focus package."""

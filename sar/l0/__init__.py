@@ -1,0 +1,1 @@
+"""sar.l0 package."""

@@ -1,0 +1,1 @@
+"""sar.product package."""

@@ -1,0 +1,1 @@
+"""sar.sim package."""

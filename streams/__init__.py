@@ -1,0 +1,1 @@
+"""Kafka topics and stream processors: ingest, burst assembly, focusing jobs, delivery."""
