@@ -1,0 +1,1 @@
+"""Implementations of the ``eoport`` subcommands (argument handling and output only)."""
