@@ -18,7 +18,9 @@ ArrayLike = float | npt.ArrayLike
 _ITERATIONS = 8
 
 
-def geodetic_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, height_m: ArrayLike = 0.0) -> FloatArray:
+def geodetic_to_ecef(
+    lat_deg: ArrayLike, lon_deg: ArrayLike, height_m: ArrayLike = 0.0
+) -> FloatArray:
     """Convert geodetic coordinates to ECEF.
 
     Parameters
@@ -82,6 +84,4 @@ def ellipsoid_normal(lat_deg: ArrayLike, lon_deg: ArrayLike) -> FloatArray:
     lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
     lon = np.radians(np.asarray(lon_deg, dtype=np.float64))
     lat, lon = np.broadcast_arrays(lat, lon)
-    return np.stack(
-        [np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1
-    )
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)

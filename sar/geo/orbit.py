@@ -77,7 +77,8 @@ def _lagrange_weights(
     n = times.shape[0]
     m = min(_LAGRANGE_POINTS, n)
     if t.size and (
-        float(t.min()) < orbit.start - _TIME_TOLERANCE or float(t.max()) > orbit.stop + _TIME_TOLERANCE
+        float(t.min()) < orbit.start - _TIME_TOLERANCE
+        or float(t.max()) > orbit.stop + _TIME_TOLERANCE
     ):
         raise GeometryError(
             f"time outside the orbit [{orbit.start:.6f}, {orbit.stop:.6f}] GPS s: "
@@ -219,20 +220,25 @@ class SimulatedOrbit:
     reference_xyz: FloatArray
 
 
-def _eci_state(radius: float, inc: float, raan: float, arg_lat: float) -> tuple[FloatArray, FloatArray]:
+def _eci_state(
+    radius: float, inc: float, raan: float, arg_lat: float
+) -> tuple[FloatArray, FloatArray]:
     """Position and velocity of a circular orbit in the inertial frame."""
     speed = np.sqrt(EARTH_GM / radius)
     cu, su, co, so, ci, si = (
-        np.cos(arg_lat), np.sin(arg_lat), np.cos(raan), np.sin(raan), np.cos(inc), np.sin(inc)
+        np.cos(arg_lat),
+        np.sin(arg_lat),
+        np.cos(raan),
+        np.sin(raan),
+        np.cos(inc),
+        np.sin(inc),
     )
     pos = radius * np.array([co * cu - so * su * ci, so * cu + co * su * ci, su * si])
     vel = speed * np.array([-co * su - so * cu * ci, -so * su + co * cu * ci, cu * si])
     return pos, vel
 
 
-def _eci_to_ecef(
-    dt: FloatArray, pos: FloatArray, vel: FloatArray
-) -> tuple[FloatArray, FloatArray]:
+def _eci_to_ecef(dt: FloatArray, pos: FloatArray, vel: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Rotate inertial states (frames aligned at ``dt = 0``) into ECEF."""
     theta = EARTH_ROTATION_RATE * dt
     c, s = np.cos(theta), np.sin(theta)
@@ -290,7 +296,9 @@ def _place(
         f, side = _placement_residual(x, radius, inc, target, look)
         if np.max(np.abs(f)) < 1e-10 and (side > 0 or look == 0.0):
             return float(x[0]), float(x[1])
-    raise GeometryError(f"cannot place an orbit with the point at look angle {np.degrees(look):.3f} deg")
+    raise GeometryError(
+        f"cannot place an orbit with the point at look angle {np.degrees(look):.3f} deg"
+    )
 
 
 def _derivative(with_j2: bool) -> Callable[[float, FloatArray], FloatArray]:
@@ -388,9 +396,7 @@ def make_orbit(
             continue
         t_eval = rel[mask][::order]
         end = float(t_eval[-1]) if t_eval[-1] != 0.0 else 1.0
-        sol = solve_ivp(
-            rhs, (0.0, end), y0, method="DOP853", t_eval=t_eval, rtol=1e-12, atol=1e-6
-        )
+        sol = solve_ivp(rhs, (0.0, end), y0, method="DOP853", t_eval=t_eval, rtol=1e-12, atol=1e-6)
         states[mask] = sol.y.T[::order]
     pos, vel = _eci_to_ecef(rel, states[:, :3], states[:, 3:])
 
@@ -398,8 +404,9 @@ def make_orbit(
     mean_motion = np.sqrt(EARTH_GM / radius**3)
     u = arg_lat % (2 * np.pi)
     guess = -u / mean_motion
-    sol = solve_ivp(rhs, (0.0, guess - 120.0), y0, method="DOP853", dense_output=True,
-                    rtol=1e-12, atol=1e-6)
+    sol = solve_ivp(
+        rhs, (0.0, guess - 120.0), y0, method="DOP853", dense_output=True, rtol=1e-12, atol=1e-6
+    )
     lo, hi = guess - 120.0, min(guess + 120.0, 0.0)
     if hi <= lo + 1.0:
         hi = 0.0

@@ -74,7 +74,9 @@ BIT_LAYOUT: dict[str, tuple[int, int]] = {
 assert set(BIT_LAYOUT) == set(SPEC_FIELD_NAMES)
 
 
-def header_rows(data: bytes | npt.NDArray[np.uint8], offsets: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+def header_rows(
+    data: bytes | npt.NDArray[np.uint8], offsets: npt.ArrayLike
+) -> npt.NDArray[np.uint8]:
     """Gather the 68 header bytes of each packet into an ``[n, 68]`` array.
 
     Raises
@@ -87,7 +89,8 @@ def header_rows(data: bytes | npt.NDArray[np.uint8], offsets: npt.ArrayLike) -> 
     if offs.size and (offs.min() < 0 or offs.max() + HEADER_BYTES > buf.size):
         bad = int(offs[(offs < 0) | (offs + HEADER_BYTES > buf.size)][0])
         raise TruncatedPacketError("packet header runs past the end of the data", bad)
-    return buf[offs[:, None] + np.arange(HEADER_BYTES)[None, :]]
+    rows: npt.NDArray[np.uint8] = buf[offs[:, None] + np.arange(HEADER_BYTES)[None, :]]
+    return rows
 
 
 def _extract(rows: npt.NDArray[np.uint8], bit: int, width: int) -> npt.NDArray[np.uint64]:

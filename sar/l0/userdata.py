@@ -25,6 +25,11 @@ import numpy.typing as npt
 
 from sar.l0.luts import BAQ_RECON, FDBAQ_RECON, HUFFMAN_LENGTH, HUFFMAN_MCODE, PEEK_BITS
 
+HUFFMAN_SYMBOL = HUFFMAN_MCODE | ((np.arange(1 << PEEK_BITS) >> (PEEK_BITS - 5)) & 0x10).astype(
+    np.uint8
+)
+"""``[brc, window]``: sign << 4 | M-code of the sample starting a 10-bit window."""
+
 BLOCK_QUADS = 128
 """Quads per BAQ/FDBAQ block (256 complex samples)."""
 
@@ -41,24 +46,24 @@ STATUS_TEXT = {
 """Meaning of the per-packet status codes of :func:`decode_user_data`."""
 
 
-@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+@nb.njit(cache=True, inline="always")
 def _peek(buf: npt.NDArray[np.uint8], end: int, pos: int, nbits: int) -> int:
     """Return ``nbits`` (<= 24) bits at bit ``pos``; bytes at or after ``end`` read as 0."""
     byte = pos >> 3
-    word = 0
+    word: int = 0
     for k in range(4):
         word <<= 8
         if byte + k < end:
-            word |= np.int64(buf[byte + k])
+            word |= int(buf[byte + k])
     return (word >> (32 - (pos & 7) - nbits)) & ((1 << nbits) - 1)
 
 
-@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+@nb.njit(cache=True, inline="always")
 def _align16(pos: int, start: int) -> int:
     return start + ((pos - start + 15) // 16) * 16
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _decode_bypass(
     buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, out: npt.NDArray[np.float32]
 ) -> int:
@@ -76,7 +81,7 @@ def _decode_bypass(
     return OK
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _decode_baq(
     buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, nbits: int,
     out: npt.NDArray[np.float32],
@@ -108,7 +113,7 @@ def _decode_baq(
     return OK
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _decode_fdbaq(
     buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, out: npt.NDArray[np.float32]
 ) -> int:
@@ -116,46 +121,70 @@ def _decode_fdbaq(
     brc = np.empty(nblocks, dtype=np.int64)
     thidx = np.empty(nblocks, dtype=np.int64)
     held = np.empty(2 * nq, dtype=np.uint8)  # IE, IO codes until the THIDX is known
-    start_bit = start * 8
+    lut = np.empty(32, dtype=np.float32)  # sign << 4 | M-code -> value, for one block
     end_bit = end * 8
-    pos = start_bit
+    byte = start  # next byte to load into the bit accumulator
+    acc = 0  # bit accumulator: its low `nacc` bits are the next bits of the stream
+    nacc = 0
+    consumed = 0  # bits consumed since the start of the user data
     for ch in range(4):
         slot = (0, 2, 1, 3)[ch]
         for b in range(nblocks):
+            if nacc < 16:
+                while nacc <= 48:
+                    acc = ((acc & ((1 << nacc) - 1)) << 8) | (int(buf[byte]) if byte < end else 0)
+                    byte += 1
+                    nacc += 8
             if ch == 0:
-                brc[b] = _peek(buf, end, pos, 3)
-                pos += 3
+                brc[b] = (acc >> (nacc - 3)) & 7
+                nacc -= 3
+                consumed += 3
                 if brc[b] > 4:
                     return BAD_BRC
             elif ch == 2:
-                thidx[b] = _peek(buf, end, pos, 8)
-                pos += 8
+                thidx[b] = (acc >> (nacc - 8)) & 0xFF
+                nacc -= 8
+                consumed += 8
+            if ch >= 2:
+                for m in range(16):
+                    level = FDBAQ_RECON[brc[b], thidx[b], m]
+                    lut[m] = level
+                    lut[16 + m] = -level
             r = brc[b]
             k0 = b * BLOCK_QUADS
             k1 = min(nq, k0 + BLOCK_QUADS)
             for k in range(k0, k1):
-                window = _peek(buf, end, pos, PEEK_BITS)
-                pos += HUFFMAN_LENGTH[r, window]
-                code = HUFFMAN_MCODE[r, window] | ((window >> (PEEK_BITS - 5)) & 0x10)
+                if nacc < PEEK_BITS:
+                    while nacc <= 48:
+                        acc = ((acc & ((1 << nacc) - 1)) << 8) | (
+                            int(buf[byte]) if byte < end else 0
+                        )
+                        byte += 1
+                        nacc += 8
+                window = (acc >> (nacc - PEEK_BITS)) & ((1 << PEEK_BITS) - 1)
+                length = HUFFMAN_LENGTH[r, window]
+                nacc -= length
+                consumed += length
+                code = HUFFMAN_SYMBOL[r, window]
                 if ch < 2:
                     held[ch * nq + k] = code
                 else:
-                    mag = FDBAQ_RECON[r, thidx[b], code & 0xF]
-                    out[4 * k + slot] = -mag if code & 0x10 else mag
+                    out[4 * k + slot] = lut[code]
             if ch == 2:
                 # IE and IO codes of this block can now be reconstructed
-                for c in range(2):
-                    for k in range(k0, k1):
-                        code = held[c * nq + k]
-                        mag = FDBAQ_RECON[r, thidx[b], code & 0xF]
-                        out[4 * k + 2 * c] = -mag if code & 0x10 else mag
-        pos = _align16(pos, start_bit)
-        if pos > end_bit:
+                for k in range(k0, k1):
+                    out[4 * k] = lut[held[k]]
+                    out[4 * k + 2] = lut[held[nq + k]]
+        # channel ends on a 16-bit boundary
+        consumed += (-consumed) % 16
+        byte = start + consumed // 8
+        nacc = 0
+        if start * 8 + consumed > end_bit:
             return TOO_SHORT
     return OK
 
 
-@nb.njit(cache=True, parallel=True)  # type: ignore[misc]
+@nb.njit(cache=True, parallel=True)
 def _decode_batch(
     buf: npt.NDArray[np.uint8],
     starts: npt.NDArray[np.int64],
@@ -176,6 +205,7 @@ def _decode_batch(
             status[i] = _decode_fdbaq(buf, starts[i], ends[i], quads[i], row)
         else:
             status[i] = BAD_MODE
+        row[4 * quads[i] :] = 0.0
 
 
 def decode_user_data(
@@ -210,7 +240,7 @@ def decode_user_data(
     """
     n = starts.shape[0]
     width = int(2 * number_of_quads.max()) if n_columns is None and n else (n_columns or 0)
-    iq = np.zeros((n, width), dtype=np.complex64)
+    iq = np.empty((n, width), dtype=np.complex64)  # the kernel zeroes each row's tail
     status = np.zeros(n, dtype=np.int64)
     if n:
         flat = iq.view(np.float32)

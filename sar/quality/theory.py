@@ -11,7 +11,8 @@ ISLR -9.68 dB; Hamming (alpha 0.54) PSLR -42.7 dB.
 
 Window labels are those of :class:`sar.product.model.SlcImage`: ``"none"`` (also
 ``"flat"``, ``"rect"``, ``""``), ``"hamming ALPHA"`` (generalised Hamming
-``alpha + (1 - alpha) cos(2 pi f / B)``), ``"hann"``, ``"kaiser BETA"``.
+``alpha + (1 - alpha) cos(2 pi f / B)``), ``"hann"``, ``"kaiser BETA"``; the
+``kind:PARAM`` spelling of :mod:`sar.focus.windows` is accepted too.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def parse_window(label: str) -> tuple[str, float]:
 
     Returns ``("flat", 0.0)``, ``("hamming", alpha)`` or ``("kaiser", beta)``.
     """
-    parts = label.strip().lower().split()
+    parts = label.strip().lower().replace(":", " ").split()
     if not parts or parts[0] in {"none", "flat", "rect", "rectangular", "boxcar"}:
         return ("flat", 0.0)
     kind = parts[0]

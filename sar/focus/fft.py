@@ -1,0 +1,192 @@
+"""Reusable 1-D FFT plans along one axis of complex64 blocks (pyFFTW, scipy fallback).
+
+Plans are created once per (shape, strides, axis, direction, in/out-of-place) and reused
+on every later block of the same geometry: focusing a stream of equally sized blocks
+pays the planning cost once. Transforms are unnormalised in both directions (FFTW
+convention): ``inverse(forward(x)) = n * x``; the focusing filters fold the ``1 / n``.
+
+The planner effort (``FFTW_MEASURE`` by default) and the thread count (``os.cpu_count()``
+by default) are module settings, see :func:`configure_fft`. Without pyFFTW the same
+functions call ``scipy.fft`` with ``workers`` threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sar.errors import FocusError
+
+try:  # pragma: no cover - exercised where pyfftw is installed
+    import pyfftw
+
+    HAVE_PYFFTW = True
+except ImportError:  # pragma: no cover
+    pyfftw = None
+    HAVE_PYFFTW = False
+
+ComplexArray = npt.NDArray[np.complex64]
+
+_PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT")
+_settings: dict[str, Any] = {"threads": os.cpu_count() or 1, "effort": "FFTW_MEASURE"}
+_plans: dict[tuple[Any, ...], Any] = {}
+_lock = threading.Lock()
+
+
+def configure_fft(*, threads: int | None = None, effort: str | None = None) -> None:
+    """Set the FFT thread count and the FFTW planner effort for plans created from now on.
+
+    Parameters
+    ----------
+    threads
+        Threads per transform (>= 1).
+    effort
+        ``"FFTW_ESTIMATE"``, ``"FFTW_MEASURE"`` or ``"FFTW_PATIENT"``.
+    """
+    if threads is not None:
+        if threads < 1:
+            raise FocusError(f"FFT threads must be >= 1, got {threads}")
+        _settings["threads"] = int(threads)
+    if effort is not None:
+        if effort not in _PLANNER_EFFORTS:
+            raise FocusError(f"unknown FFTW planner effort {effort!r}")
+        _settings["effort"] = effort
+    clear_plan_cache()
+
+
+def fft_threads() -> int:
+    """Threads used by the transforms."""
+    return int(_settings["threads"])
+
+
+def clear_plan_cache() -> None:
+    """Forget every cached plan (their memory is released with them)."""
+    with _lock:
+        _plans.clear()
+
+
+def empty_block(lines: int, samples: int) -> ComplexArray:
+    """Allocate a SIMD-aligned, C-contiguous complex64 block (contents undefined)."""
+    if HAVE_PYFFTW:
+        out: ComplexArray = pyfftw.empty_aligned((lines, samples), dtype=np.complex64)
+        return out
+    return np.empty((lines, samples), dtype=np.complex64)
+
+
+def is_aligned(a: npt.NDArray[Any]) -> bool:
+    """True when ``a`` satisfies the SIMD alignment FFTW plans were made for."""
+    if not HAVE_PYFFTW:
+        return True
+    return bool(pyfftw.is_byte_aligned(a, pyfftw.simd_alignment))
+
+
+def _get_plan(src: ComplexArray, dst: ComplexArray, axis: int, forward: bool) -> Any:
+    inplace = src is dst or (
+        src.__array_interface__["data"][0] == dst.__array_interface__["data"][0]
+    )
+    key = (src.shape, src.strides, dst.strides, axis, forward, inplace,
+           _settings["threads"], _settings["effort"])
+    with _lock:
+        plan = _plans.get(key)
+        if plan is None:
+            # Plan on scratch arrays: FFTW_MEASURE overwrites its arrays while planning.
+            a = pyfftw.empty_aligned(src.shape, dtype=np.complex64)
+            b = a if inplace else pyfftw.empty_aligned(dst.shape, dtype=np.complex64)
+            flags = (_settings["effort"], "FFTW_DESTROY_INPUT")
+            plan = pyfftw.FFTW(
+                a, b, axes=(axis,), direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
+                flags=flags, threads=int(_settings["threads"]),
+            )
+            _plans[key] = plan
+    return plan
+
+
+def _check(a: ComplexArray, axis: int) -> None:
+    if a.dtype != np.complex64 or a.ndim != 2 or not a.flags.c_contiguous:
+        raise FocusError("FFT blocks must be 2-D C-contiguous complex64 arrays")
+    if axis not in (0, 1):
+        raise FocusError(f"FFT axis must be 0 or 1, got {axis}")
+
+
+def transform(
+    src: ComplexArray, axis: int, *, forward: bool, out: ComplexArray | None = None
+) -> ComplexArray:
+    """Unnormalised 1-D FFT of every line (axis 1) or column (axis 0) of a block.
+
+    Parameters
+    ----------
+    src
+        complex64 [lines, samples], C-contiguous.
+    axis
+        0 (azimuth, along columns) or 1 (range, along lines).
+    forward
+        True: ``exp(-2j pi k n / N)``; False: ``exp(+2j pi k n / N)`` without ``1/N``.
+    out
+        Destination of the same shape; ``None`` or ``src`` transforms in place. ``src``
+        may be destroyed by an out-of-place transform only if it is ``out``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` (or ``src`` when in place).
+    """
+    _check(src, axis)
+    dst = src if out is None else out
+    if dst is not src:
+        _check(dst, axis)
+        if dst.shape != src.shape:
+            raise FocusError("FFT output shape differs from input shape")
+    if HAVE_PYFFTW and is_aligned(src) and is_aligned(dst):
+        if dst is not src:
+            # Out-of-place with FFTW_DESTROY_INPUT would clobber the caller's input.
+            dst[...] = src
+            src = dst
+        plan = _get_plan(src, dst, axis, forward)
+        plan.update_arrays(src, dst)
+        plan.execute()
+        return dst
+    import scipy.fft
+
+    func = scipy.fft.fft if forward else scipy.fft.ifft
+    res = func(src, axis=axis, workers=fft_threads(), norm="forward" if not forward else None)
+    if not forward:
+        # scipy's "forward" norm puts 1/n on the forward transform: inverse is unscaled.
+        pass
+    dst[...] = res
+    return dst
+
+
+def fft_floor_seconds(lines: int, samples: int, repeats: int = 3) -> float:
+    """Time of the four FFT passes of focusing on one block: range and azimuth, both ways.
+
+    Parameters
+    ----------
+    lines, samples
+        Block shape.
+    repeats
+        Timed repetitions (after one untimed warm-up that creates the plans).
+
+    Returns
+    -------
+    float
+        Median seconds of forward+inverse range and azimuth passes, in place.
+    """
+    block = empty_block(lines, samples)
+    rng = np.random.default_rng(0)
+    block.real = rng.standard_normal((lines, samples), dtype=np.float32)
+    block.imag = 0.0
+    times = []
+    for k in range(repeats + 1):
+        t0 = time.perf_counter()
+        for axis in (1, 0):
+            transform(block, axis, forward=True)
+            transform(block, axis, forward=False)
+        if k:
+            times.append(time.perf_counter() - t0)
+        block *= np.float32(1.0 / (lines * samples))
+    return float(np.median(times))

@@ -1,0 +1,223 @@
+"""Level-0 packet streams: decode to headers + complex samples, and encode back.
+
+Implements S1-IF-ASD-PL-0007 (issue 13) sections 3 (packet layout) and 4-5 (user data
+decoding and reconstruction) for every data format: bypass, BAQ 3/4/5 bit and FDBAQ.
+The BAQ mode may change from packet to packet (noise and calibration packets in
+bypass or BAQ among FDBAQ echoes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from sar.constants import SYNC_MARKER
+from sar.errors import CorruptPacketError, Level0Error, TruncatedPacketError
+from sar.l0.encoders import encode_user_data
+from sar.l0.enums import BAQ_MODES
+from sar.l0.fields import HEADER_DTYPE, HeaderArray
+from sar.l0.framing import REASON, TRUNCATED, scan_packets
+from sar.l0.headers import HEADER_BYTES, decode_headers, encode_headers, validate_headers
+from sar.l0.userdata import BLOCK_QUADS, OK, STATUS_TEXT, TOO_SHORT, decode_user_data
+
+
+@dataclass(frozen=True)
+class Level0Packets:
+    """Decoded packets.
+
+    Attributes
+    ----------
+    headers
+        One :data:`~sar.l0.fields.HEADER_DTYPE` record per packet.
+    iq
+        complex64 samples, shape (n, max_samples), zero-padded after
+        ``headers["n_samples"][i]`` samples; ADC units.
+    skipped_bytes
+        Bytes of the input that were not part of a decoded packet (lenient decoding).
+    dropped_packets
+        Corrupt packets or garbage runs that were skipped (lenient decoding).
+    """
+
+    headers: HeaderArray
+    iq: npt.NDArray[np.complex64]
+    skipped_bytes: int = 0
+    dropped_packets: int = 0
+
+    def __len__(self) -> int:
+        return int(self.headers.shape[0])
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> Level0Packets:
+        """Return the packets where ``mask`` is true (columns trimmed to the longest)."""
+        headers = self.headers[mask]
+        width = int(headers["n_samples"].max()) if headers.size else 0
+        return Level0Packets(
+            headers, self.iq[mask, :width], self.skipped_bytes, self.dropped_packets
+        )
+
+
+def _as_buffer(
+    data: bytes | bytearray | memoryview | npt.NDArray[np.uint8],
+) -> npt.NDArray[np.uint8]:
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data, dtype=np.uint8).ravel()
+    return np.frombuffer(bytes(data) if isinstance(data, memoryview) else data, dtype=np.uint8)
+
+
+def expected_user_data_bytes(number_of_quads: int, baq_mode: int) -> int | None:
+    """Exact user data size of bypass/BAQ packets (4-octet padded); None for FDBAQ."""
+    nq = int(number_of_quads)
+    if baq_mode == 0:
+        size = 8 * ((10 * nq + 15) // 16)
+    elif baq_mode in BAQ_MODES:
+        nblocks = (nq + BLOCK_QUADS - 1) // BLOCK_QUADS
+        words = (baq_mode * nq + 15) // 16
+        size = 2 * (3 * words + (baq_mode * nq + 8 * nblocks + 15) // 16)
+    else:
+        return None
+    return ((size + 3) // 4) * 4
+
+
+def decode_packets(
+    data: bytes | bytearray | memoryview | npt.NDArray[np.uint8],
+    *,
+    signal_types: set[int] | None = None,
+    strict: bool = True,
+) -> Level0Packets:
+    """Decode a stream of Sentinel-1 space packets.
+
+    Parameters
+    ----------
+    data
+        Concatenated packets (a Level-0 ``.dat`` file's content).
+    signal_types
+        Keep only packets with these SIGTYP codes (:class:`~sar.l0.enums.SignalType`);
+        default all.
+    strict
+        Raise on the first corrupt packet; otherwise skip it (and any garbage) and count
+        it in ``skipped_bytes`` / ``dropped_packets``.
+
+    Returns
+    -------
+    Level0Packets
+
+    Raises
+    ------
+    CorruptPacketError, SyncMarkerError, TruncatedPacketError
+        In strict mode, with the byte offset of the bad packet.
+    """
+    buf = _as_buffer(data)
+    offsets, lengths, skipped, dropped, code, where = scan_packets(buf, strict)
+    if code < 0:
+        _raise_framing(buf, int(code), int(where))
+    headers = decode_headers(buf, offsets, validate=False)
+    if strict:
+        validate_headers(headers)
+    keep = np.ones(headers.size, dtype=bool)
+    if signal_types is not None:
+        keep &= np.isin(headers["signal_type"], np.array(sorted(signal_types), dtype=np.int64))
+    headers, lengths = headers[keep], lengths[keep]
+    starts = headers["byte_offset"] + HEADER_BYTES
+    ends = headers["byte_offset"] + lengths
+    quads = headers["number_of_quads"].astype(np.int64)
+    modes = headers["baq_mode"].astype(np.int64)
+    status = np.zeros(headers.size, dtype=np.int64)
+    for i in range(headers.size):
+        size = expected_user_data_bytes(int(quads[i]), int(modes[i]))
+        if size is not None and size != ends[i] - starts[i]:
+            status[i] = TOO_SHORT
+    iq, decoded = decode_user_data(buf, starts, ends, quads, modes)
+    status = np.where(status != OK, status, decoded)
+    bad = status != OK
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        if strict:
+            raise CorruptPacketError(
+                f"packet {i}: {STATUS_TEXT[int(status[i])]} "
+                f"(number_of_quads {int(quads[i])}, baq_mode {int(modes[i])}, "
+                f"user data {int(ends[i] - starts[i])} bytes)",
+                int(headers["byte_offset"][i]),
+            )
+        skipped += int((ends[bad] - starts[bad] + HEADER_BYTES).sum())
+        dropped += int(bad.sum())
+        headers, iq = headers[~bad], iq[~bad]
+        width = int(headers["n_samples"].max()) if headers.size else 0
+        iq = iq[:, :width]
+    return Level0Packets(headers, iq, int(skipped), int(dropped))
+
+
+def _raise_framing(buf: npt.NDArray[np.uint8], code: int, where: int) -> None:
+    if code == TRUNCATED:
+        raise TruncatedPacketError("stream ends inside a packet", where)
+    hint = "" if where == 0 else " (or the previous packet's length is wrong)"
+    message = f"no valid packet here: {REASON[code]}{hint}"
+    if code == -2:
+        from sar.errors import SyncMarkerError
+
+        raise SyncMarkerError(message, where)
+    raise CorruptPacketError(message, where)
+
+
+def encode_packets(
+    headers: HeaderArray,
+    iq: npt.NDArray[np.complex64],
+    *,
+    brc: int | None = None,
+) -> bytes:
+    """Encode packets: headers plus complex samples, quantised per the header's BAQ mode.
+
+    ``number_of_quads``, ``packet_data_length``, ``n_samples``, ``baq_block_length``
+    (31: 256-sample blocks, section 3.2.5.3), ``sync_marker``, ``packet_version_number``,
+    ``packet_type`` and ``secondary_header_flag`` are filled in; all other fields are
+    written as given. Packet ``i`` uses ``headers["n_samples"][i]`` samples of
+    ``iq[i]`` (all of the row when that is 0).
+
+    Parameters
+    ----------
+    headers
+        Header records, shape (n,).
+    iq
+        complex64 samples, shape (n, max_samples), ADC units.
+    brc
+        FDBAQ bit-rate code for every block; default chosen per block from its statistics.
+
+    Returns
+    -------
+    bytes
+        The concatenated packets.
+    """
+    if iq.ndim != 2 or iq.shape[0] != headers.shape[0]:
+        raise Level0Error("iq must have shape (n_packets, n_samples)")
+    filled = np.array(headers, dtype=HEADER_DTYPE, copy=True)
+    chunks: list[bytes] = []
+    bodies: list[bytes] = []
+    offset = 0
+    for i in range(filled.size):
+        n = int(filled["n_samples"][i]) or iq.shape[1]
+        body, nq = encode_user_data(iq[i, :n], int(filled["baq_mode"][i]), brc=brc)
+        if HEADER_BYTES + len(body) - 7 >= 1 << 16:
+            raise CorruptPacketError(f"packet {i}: {len(body)} bytes of user data is too long")
+        filled["number_of_quads"][i] = nq
+        filled["n_samples"][i] = 2 * nq
+        filled["packet_data_length"][i] = HEADER_BYTES + len(body) - 7
+        filled["byte_offset"][i] = offset
+        offset += HEADER_BYTES + len(body)
+        bodies.append(body)
+    filled["baq_block_length"] = np.where(filled["baq_mode"] == 0, filled["baq_block_length"], 31)
+    filled["sync_marker"] = SYNC_MARKER
+    filled["packet_version_number"] = 0
+    filled["packet_type"] = 0
+    filled["secondary_header_flag"] = 1
+    rows = encode_headers(filled)
+    for i, body in enumerate(bodies):
+        chunks.append(rows[i].tobytes())
+        chunks.append(body)
+    return b"".join(chunks)
+
+
+def read_level0(path: str | Path, **kwargs: object) -> Level0Packets:
+    """Read and decode a Level-0 ``.dat`` file (keyword arguments of :func:`decode_packets`)."""
+    data = Path(path).read_bytes()
+    return decode_packets(data, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,100 @@
+"""Incremental packet framing for streams that arrive in chunks.
+
+:class:`PacketScanner` applies the framing rules of :mod:`sar.l0.framing`
+(S1-IF-ASD-PL-0007 sections 3.1 and 3.2.2) to a byte stream fed piece by piece: it
+buffers a packet that spans chunks, and on a corrupt position searches byte by byte for
+the next plausible packet start, counting what it skips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sar.l0.framing import NEED_MORE, REASON, TRUNCATED, check_start, find_next_start
+from sar.l0.headers import HEADER_BYTES
+
+
+@dataclass
+class CorruptEvent:
+    """A corrupt region: absolute byte offset where it starts, and the reason."""
+
+    offset: int
+    reason: str
+
+
+@dataclass
+class PacketScanner:
+    """Split a chunked byte stream into packets.
+
+    Attributes
+    ----------
+    skipped_bytes
+        Bytes discarded while resynchronising.
+    dropped_packets
+        Number of corrupt regions (each counts as one dropped packet).
+    corrupt_events
+        One :class:`CorruptEvent` per corrupt region.
+    """
+
+    skipped_bytes: int = 0
+    dropped_packets: int = 0
+    corrupt_events: list[CorruptEvent] = field(default_factory=list)
+    _buffer: bytes = b""
+    _base: int = 0  # absolute offset of _buffer[0]
+    _resyncing: bool = False
+
+    @property
+    def offset(self) -> int:
+        """Absolute offset of the first byte not yet consumed."""
+        return self._base
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes buffered, waiting for the rest of a packet."""
+        return len(self._buffer)
+
+    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+        """Add bytes; return the complete packets as ``(absolute offset, packet bytes)``."""
+        self._buffer += bytes(chunk)
+        buf = np.frombuffer(self._buffer, dtype=np.uint8)
+        end = buf.size
+        pos = 0
+        out: list[tuple[int, bytes]] = []
+        while True:
+            if self._resyncing:
+                nxt = int(find_next_start(buf, pos, end))
+                self.skipped_bytes += nxt - pos
+                pos = nxt
+                if pos + HEADER_BYTES > end:
+                    break
+                self._resyncing = False
+            code = int(check_start(buf, pos, end))
+            if code > 0:
+                out.append((self._base + pos, self._buffer[pos : pos + code]))
+                pos += code
+            elif code in (NEED_MORE, TRUNCATED):
+                break
+            else:
+                self.corrupt_events.append(CorruptEvent(self._base + pos, REASON[code]))
+                self.dropped_packets += 1
+                self._resyncing = True
+                self.skipped_bytes += 1
+                pos += 1
+        del buf
+        self._buffer = self._buffer[pos:]
+        self._base += pos
+        return out
+
+    def close(self) -> int:
+        """End of stream: count buffered bytes (a truncated packet) as skipped; return them."""
+        left = len(self._buffer)
+        if left:
+            if not self._resyncing:
+                self.dropped_packets += 1
+                self.corrupt_events.append(CorruptEvent(self._base, REASON[TRUNCATED]))
+            self.skipped_bytes += left
+            self._base += left
+            self._buffer = b""
+        return left

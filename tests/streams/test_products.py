@@ -1,0 +1,199 @@
+"""Product records: ids, validation, JSON round trip, STAC Items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from streams.errors import SchemaError
+from streams.products import (
+    STAC_EXTENSIONS,
+    InvalidGeometryError,
+    ProductRecord,
+    make_product_id,
+    parse_geometry,
+)
+
+T0 = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
+SQUARE = [[10.0, 45.0], [11.0, 45.0], [11.0, 46.0], [10.0, 46.0], [10.0, 45.0]]
+
+
+def make_product(**over: Any) -> ProductRecord:
+    data: dict[str, Any] = {
+        "burst_key": "123456/IW2/VV/249435",
+        "processing_version": "0.1.0",
+        "mode": "IW",
+        "swath": "IW2",
+        "polarisation": "VV",
+        "burst_id": 249435,
+        "data_take_id": 123456,
+        "absolute_orbit": 61234,
+        "relative_orbit": 117,
+        "orbit_state": "descending",
+        "footprint": {"type": "Polygon", "coordinates": [SQUARE]},
+        "sensing_start": T0,
+        "sensing_stop": T0 + timedelta(seconds=3.19),
+        "url": "file:///data/products/p.h5",
+        "size_bytes": 123_456_789,
+        "quality": {"pslr_range_db": -21.4},
+        "timeline": {
+            "station_receive": T0 + timedelta(seconds=4.0),
+            "focus_end": T0 + timedelta(seconds=9.5),
+            "product_written": T0 + timedelta(seconds=10.0),
+        },
+    }
+    data.update(over)
+    return ProductRecord.model_validate(data)
+
+
+def test_product_id_is_deterministic_and_versioned() -> None:
+    a = make_product()
+    b = make_product()
+    assert a.product_id == b.product_id == make_product_id("123456/IW2/VV/249435", "0.1.0")
+    assert a.product_id.startswith("S1L1-") and len(a.product_id) == 5 + 32
+    assert make_product(processing_version="0.2.0").product_id != a.product_id
+    assert make_product(burst_key="123456/IW2/VV/249436").product_id != a.product_id
+
+
+def test_wrong_product_id_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="does not match burst_key"):
+        make_product(product_id="S1L1-0000")
+
+
+def test_json_round_trip_and_utc() -> None:
+    cest = timezone(timedelta(hours=2))
+    p = make_product(sensing_start=datetime(2026, 11, 25, 8, 0, 0, tzinfo=cest))
+    assert p.sensing_start == T0 and p.sensing_start.utcoffset() == timedelta(0)
+    data = p.to_bytes()
+    assert b'"sensing_start":"2026-11-25T06:00:00Z"' in data
+    back = ProductRecord.from_bytes(data)
+    assert back == p
+    assert back.timeline["product_written"] == T0 + timedelta(seconds=10)
+
+
+def test_naive_datetimes_and_reversed_times_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="timezone"):
+        make_product(sensing_start=datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="sensing_stop is before sensing_start"):
+        make_product(sensing_stop=T0 - timedelta(seconds=1))
+
+
+def test_from_bytes_raises_schema_error() -> None:
+    with pytest.raises(SchemaError, match="invalid product record"):
+        ProductRecord.from_bytes(b'{"burst_key": 3}')
+    with pytest.raises(SchemaError):
+        ProductRecord.from_bytes(b"not json")
+
+
+def test_unknown_attribute_values_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="swath 'IW4'"):
+        make_product(swath="IW4")
+    with pytest.raises(ValidationError, match="polarisation"):
+        make_product(polarisation="XX")
+
+
+def test_timeline_and_latency() -> None:
+    p = make_product()
+    assert p.latency_s("sensing_stop", "product_written") == pytest.approx(10.0 - 3.19, abs=1e-6)
+    assert p.latency_s() is None
+    q = p.with_timestamp("delivered", T0 + timedelta(seconds=12))
+    assert q.latency_s() == pytest.approx(12.0 - 3.19, abs=1e-6)
+    assert "delivered" not in p.timeline  # frozen: a copy was made
+    with pytest.raises(SchemaError, match="timezone-aware"):
+        p.with_timestamp("delivered", datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        ({"type": "Polygon", "coordinates": []}, "empty"),
+        ({"type": "Polygon", "coordinates": [[]]}, "empty"),
+        ({"type": "Polygon", "coordinates": [SQUARE[:-1]]}, "not closed"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0]]]}, "at least 4"),
+        (
+            {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},
+            "Self-intersection",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [200, 1], [0, 1], [0, 0]]]},
+            "longitude 200 outside",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 95], [0, 95], [0, 0]]]},
+            "latitude 95 outside",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [2, 0], [0, 0]]]},
+            "zero area|Too few points",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[179, 0], [-179, 0], [-179, 1], [179, 1], [179, 0]]],
+            },
+            "antimeridian",
+        ),
+        ({"type": "Point", "coordinates": [0, 0]}, "type must be one of"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, "a"], [1, 1], [0, 0]]]}, "numbers"),
+    ],
+)
+def test_parse_geometry_errors(geometry: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidGeometryError, match=message):
+        parse_geometry(geometry, ("Polygon", "MultiPolygon"), "aoi")
+
+
+def test_parse_geometry_ok_with_hole() -> None:
+    hole = [[10.2, 45.2], [10.4, 45.2], [10.4, 45.4], [10.2, 45.4], [10.2, 45.2]]
+    shape = parse_geometry({"type": "Polygon", "coordinates": [SQUARE, hole]})
+    assert shape.area == pytest.approx(1.0 - 0.04, abs=1e-12)
+
+
+def test_footprint_must_be_polygon() -> None:
+    multi = {"type": "MultiPolygon", "coordinates": [[SQUARE]]}
+    with pytest.raises(ValidationError, match="footprint type must be one of Polygon"):
+        make_product(footprint=multi)
+
+
+def test_stac_item() -> None:
+    p = make_product()
+    item = p.to_stac_item(stac_root="http://localhost:8000/stac")
+    assert item["type"] == "Feature"
+    assert item["stac_version"] == "1.0.0"
+    assert item["id"] == p.product_id
+    assert item["bbox"] == [10.0, 45.0, 11.0, 46.0]
+    assert item["geometry"] == {"type": "Polygon", "coordinates": [SQUARE]}
+    props = item["properties"]
+    assert props["datetime"] == "2026-11-25T06:00:01.595000Z"
+    assert props["start_datetime"] == "2026-11-25T06:00:00Z"
+    assert props["end_datetime"] == "2026-11-25T06:00:03.190000Z"
+    assert props["sar:instrument_mode"] == "IW"
+    assert props["sar:frequency_band"] == "C"
+    assert props["sar:polarizations"] == ["VV"]
+    assert props["sar:relative_burst"] == 249435
+    assert props["sat:orbit_state"] == "descending"
+    assert props["sat:absolute_orbit"] == 61234
+    assert props["sat:relative_orbit"] == 117
+    assert props["processing:level"] == "L1"
+    assert props["processing:datetime"] == "2026-11-25T06:00:09.500000Z"
+    assert props["timestamps:published"] == "2026-11-25T06:00:10Z"
+    assert props["product:type"] == "SLC"
+    assert props["product:timeliness_category"] == "NRT-10m"
+    assert item["assets"]["data"]["href"] == p.url
+    assert item["assets"]["data"]["file:size"] == 123_456_789
+    rels = {link["rel"]: link["href"] for link in item["links"]}
+    assert rels["self"] == (
+        f"http://localhost:8000/stac/collections/sentinel-1-l1-burst/items/{p.product_id}"
+    )
+    assert rels["collection"] == "http://localhost:8000/stac/collections/sentinel-1-l1-burst"
+    assert item["collection"] == "sentinel-1-l1-burst"
+    # every standard prefix used is declared in stac_extensions
+    declared = {url.split("/")[3] for url in STAC_EXTENSIONS}
+    used = {k.split(":")[0] for k in props if ":" in k} | {
+        k.split(":")[0] for k in item["assets"]["data"] if ":" in k
+    }
+    assert used - {"eoport"} <= declared
+    for url in STAC_EXTENSIONS:
+        assert url.startswith("https://stac-extensions.github.io/") and url.endswith("schema.json")
