@@ -144,6 +144,7 @@ class LocalBroker:
         self.startup_timeout_s = startup_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._log_start = 0
 
     @property
     def bootstrap_servers(self) -> str:
@@ -188,6 +189,7 @@ class LocalBroker:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        self._log_start = self._log.tell()
         self._log.write(f"--- eoport: starting {' '.join(self.command())}\n".encode())
         self._log.flush()
         self._proc = subprocess.Popen(
@@ -214,6 +216,10 @@ class LocalBroker:
                     f"Tansu exited with code {self._proc.returncode} at start; "
                     f"log {self.log_path}: {self.log_tail()}"
                 )
+            if "AddrInUse" in self.log_tail():  # Tansu panics in a thread and lives on
+                raise BrokerUnavailableError(
+                    f"port {self.port} is in use; log {self.log_path}: {self.log_tail()}"
+                )
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5):
                     pass
@@ -222,7 +228,7 @@ class LocalBroker:
                 continue
             admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
             try:
-                admin.list_topics(timeout=max(0.5, min(5.0, deadline - time.monotonic())))
+                admin.list_topics(timeout=max(0.2, min(1.0, deadline - time.monotonic())))
                 return
             except Exception:  # noqa: BLE001 - any client error means "not ready yet"
                 time.sleep(0.1)
@@ -266,12 +272,15 @@ class LocalBroker:
         self.start()
 
     def log_tail(self, n_bytes: int = 2000) -> str:
-        """The last ``n_bytes`` of the broker log, for error messages."""
+        """The last ``n_bytes`` the broker logged since its latest start."""
         try:
-            data = self.log_path.read_bytes()
+            with self.log_path.open("rb") as handle:
+                size = handle.seek(0, 2)
+                handle.seek(max(self._log_start, size - n_bytes))
+                data = handle.read()
         except OSError:
             return "(no log)"
-        return data[-n_bytes:].decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace")
 
     def __enter__(self) -> LocalBroker:
         self.start()

@@ -99,6 +99,19 @@ def _to_record(msg: Any) -> Record:
     )
 
 
+_REPLACE_PRODUCER_ON = frozenset(
+    {
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.UNKNOWN_PRODUCER_ID,
+        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    }
+)
+"""Delivery errors after which the idempotent producer session is unusable: a restarted
+broker that lost or re-fenced the producer id answers every retry with one of these
+(Tansu 0.6 answers PRODUCER_FENCED after its epoch bump). A fresh client gets a new id."""
+
+
 class KafkaProducer:
     """Idempotent, ``acks=all`` producer tracking which records are still unacknowledged.
 
@@ -195,13 +208,16 @@ class KafkaProducer:
 
     def _settle(self) -> None:
         """Apply the delivery reports collected by the callbacks."""
-        done, self._done[:] = list(self._done), []
+        done = self._done[:]
+        self._done.clear()
         for token, err, msg in done:
             entry = self._pending.pop(token, None)
             if entry is None:  # already reported as failed when the client was replaced
                 continue
             out, on_delivery = entry
             if err is not None:
+                if err.code() in _REPLACE_PRODUCER_ON:
+                    self._fatal = self._fatal or str(err)
                 self._fail(out, on_delivery, str(err))
             elif on_delivery is not None:
                 on_delivery(out, _to_record(msg), None)

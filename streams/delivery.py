@@ -16,11 +16,13 @@ input is at-least-once and the effect exactly-once (architecture.md).
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +32,7 @@ from prometheus_client import Counter, Histogram
 from streams.bus import Consumer, Producer, records_by_partition
 from streams.delivery_ledger import DeliveryAttempt, DeliveryLedger, DeliveryStatus
 from streams.delivery_targets import copy_to_prefix, post_webhook
-from streams.errors import PermanentError, SchemaError, StreamError
+from streams.errors import ConfigurationError, PermanentError, SchemaError, StreamError
 from streams.products import ProductRecord
 from streams.records import Record
 from streams.s3server import S3Endpoint
@@ -57,7 +59,7 @@ DELIVERY_ATTEMPTS = Counter(
 DELIVERY_LATENCY = Histogram(
     "eoport_delivery_latency_seconds",
     "Sensing stop to delivered, per subscription delivery, s",
-    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600),
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600),
 )
 
 
@@ -89,11 +91,11 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise ConfigurationError("retry policy: max_attempts must be at least 1")
         if self.base_delay_s < 0 or self.max_delay_s < self.base_delay_s:
-            raise ValueError("need 0 <= base_delay_s <= max_delay_s")
+            raise ConfigurationError("retry policy: need 0 <= base_delay_s <= max_delay_s")
         if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter must be within [0, 1]")
+            raise ConfigurationError("retry policy: jitter must be within [0, 1]")
 
     def delay_s(self, attempt: int, rng: random.Random) -> float:
         """Delay after the ``attempt``-th failed attempt (1-based) of a budget, s."""
@@ -121,7 +123,11 @@ class DeliveryService:
     rng
         Random source for backoff jitter.
     on_attempt
-        Called with every recorded attempt (e.g. to publish it on ``deliveries``).
+        Called with every recorded attempt (e.g. to publish it on ``deliveries``); from
+        worker threads when ``max_parallel > 1``, so it must be thread-safe.
+    max_parallel
+        Deliveries of one product (or of one batch of due retries) run concurrently on
+        this many threads, so a slow endpoint does not hold back the others.
     """
 
     def __init__(
@@ -135,6 +141,7 @@ class DeliveryService:
         s3: S3Endpoint | None = None,
         rng: random.Random | None = None,
         on_attempt: Callable[[DeliveryAttempt], None] | None = None,
+        max_parallel: int = 8,
     ) -> None:
         self.subscriptions = subscriptions
         self.index = LiveSubscriptionIndex(subscriptions)
@@ -146,11 +153,25 @@ class DeliveryService:
         self.s3 = s3
         self.rng = rng or random.Random()
         self.on_attempt = on_attempt
+        self._pool = (
+            ThreadPoolExecutor(max_parallel, thread_name_prefix="eoport-deliver")
+            if max_parallel > 1
+            else None
+        )
 
     def close(self) -> None:
-        """Release the HTTP client if the service created it."""
+        """Stop the worker threads; release the HTTP client if the service created it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         if self._own_http:
             self.http.close()
+
+    def _run(self, jobs: list[Callable[[], DeliveryAttempt]]) -> list[DeliveryAttempt]:
+        if self._pool is None or len(jobs) < 2:
+            return [job() for job in jobs]
+        futures = [self._pool.submit(job) for job in jobs]
+        wait(futures)
+        return [f.result() for f in futures]
 
     # ------------------------------------------------------------------ public
 
@@ -160,24 +181,26 @@ class DeliveryService:
         Returns the attempts made now (empty for a replayed product); every outcome is
         in the ledger when this returns.
         """
-        made: list[DeliveryAttempt] = []
+        jobs: list[Callable[[], DeliveryAttempt]] = []
         for sub in self.index.match_product(product):
             if self.ledger.get(sub.id, product.product_id) is not None:
                 continue
-            made.append(self._attempt(sub, product, None))
-        return made
+            jobs.append(functools.partial(self._attempt, sub, product, None))
+        return self._run(jobs)
 
     def retry_due(self, limit: int = 100) -> list[DeliveryAttempt]:
         """Attempt every pending delivery whose retry time has come."""
-        made: list[DeliveryAttempt] = []
+        jobs: list[Callable[[], DeliveryAttempt]] = []
         for previous, product in self.ledger.due(self.clock(), limit):
             try:
                 sub = self.subscriptions.get(previous.subscription_id)
             except SubscriptionNotFoundError:
-                made.append(self._give_up(previous, product, "subscription deleted"))
+                jobs.append(
+                    functools.partial(self._give_up, previous, product, "subscription deleted")
+                )
                 continue
-            made.append(self._attempt(sub, product, previous))
-        return made
+            jobs.append(functools.partial(self._attempt, sub, product, previous))
+        return self._run(jobs)
 
     def request_retry(self, subscription_id: str, product_id: str) -> DeliveryAttempt:
         """Schedule a failed (or pending) delivery for an attempt now, with a new budget."""
@@ -237,7 +260,7 @@ class DeliveryService:
     def _delivered(
         self, base: dict[str, object], payload: ProductRecord, when: datetime
     ) -> DeliveryAttempt:
-        latency = payload.latency_s("sensing_stop", "delivered")
+        latency = (when - payload.sensing_stop).total_seconds()  # sensing stop -> acknowledged
         return DeliveryAttempt.model_validate(
             {
                 **base,
@@ -401,7 +424,11 @@ def run_delivery(
     stop = stop or threading.Event()
     made = 0
     while not stop.is_set():
-        records = consumer.poll(timeout_s=poll_timeout_s, max_records=max_records)
+        # wait for the first record only, then take what is already fetched: a batch
+        # poll would hold the first record until the batch fills or the timeout ends
+        records = consumer.poll(timeout_s=poll_timeout_s, max_records=1)
+        if records and max_records > 1:
+            records += consumer.poll(timeout_s=0.0, max_records=max_records - 1)
         if records:
             made += process_batch(records, service, consumer, producer, dead_letters_topic)
         made += len(service.retry_due())

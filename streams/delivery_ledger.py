@@ -91,11 +91,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     product_id TEXT NOT NULL,
     status TEXT NOT NULL,
     next_retry TEXT,
+    last_attempt TEXT NOT NULL,
     body TEXT NOT NULL,
     product TEXT NOT NULL,
     PRIMARY KEY (subscription_id, product_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_retry);
+CREATE INDEX IF NOT EXISTS deliveries_recent ON deliveries (subscription_id, last_attempt);
 CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     subscription_id TEXT NOT NULL,
@@ -157,13 +159,14 @@ class DeliveryLedger:
     def _upsert(con: sqlite3.Connection, attempt: DeliveryAttempt, product: ProductRecord) -> None:
         con.execute(
             "INSERT OR REPLACE INTO deliveries "
-            "(subscription_id, product_id, status, next_retry, body, product) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "(subscription_id, product_id, status, next_retry, last_attempt, body, product) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 attempt.subscription_id,
                 attempt.product_id,
                 attempt.status.value,
                 _ts(attempt.next_retry),
+                _ts(attempt.last_attempt),
                 attempt.model_dump_json(),
                 product.model_dump_json(),
             ),
@@ -234,11 +237,11 @@ class DeliveryLedger:
         if status is not None:
             sql += " AND status = ?"
             args.append(status.value)
+        sql += " ORDER BY last_attempt DESC, rowid DESC LIMIT ?"
+        args.append(limit)
         with self._connect() as con:
             rows = con.execute(sql, args).fetchall()
-        out = [DeliveryAttempt.model_validate_json(r[0]) for r in rows]
-        out.sort(key=lambda a: a.last_attempt, reverse=True)
-        return out[:limit]
+        return [DeliveryAttempt.model_validate_json(r[0]) for r in rows]
 
     def due(self, now: datetime, limit: int = 100) -> list[tuple[DeliveryAttempt, ProductRecord]]:
         """Pending deliveries whose next retry time has come, earliest first."""

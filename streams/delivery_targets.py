@@ -63,7 +63,8 @@ def post_webhook(
     client
         HTTP client (connection pool shared between deliveries).
     target
-        Endpoint URL, optional basic-auth credentials, timeout in seconds.
+        Endpoint URL, optional basic-auth credentials, optional timeout in seconds
+        (the client's timeout when ``None``).
     subscription_id
         For the headers.
     product
@@ -88,13 +89,11 @@ def post_webhook(
             content=product.to_bytes(),
             headers=delivery_headers(subscription_id, product.product_id),
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            timeout=target.timeout_s,
+            timeout=target.timeout_s if target.timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
             follow_redirects=False,
         )
     except httpx.TimeoutException as exc:
-        raise WebhookUnavailableError(
-            f"webhook {target.url} timed out after {target.timeout_s:g} s"
-        ) from exc
+        raise WebhookUnavailableError(f"webhook {target.url} timed out") from exc
     except httpx.HTTPError as exc:
         raise WebhookUnavailableError(f"webhook {target.url} unreachable: {exc}") from exc
     code = response.status_code

@@ -121,7 +121,8 @@ def _check_ring(ring: Any, where: str) -> list[tuple[float, float]]:
             f"{list(points[-1])}"
         )
     lons = [p[0] for p in points]
-    if max(lons) - min(lons) > 180.0:
+    global_band = min(lons) == -180.0 and max(lons) == 180.0
+    if max(lons) - min(lons) > 180.0 and not global_band:
         raise InvalidGeometryError(
             f"{where} spans more than 180 degrees of longitude; a polygon crossing the "
             "antimeridian must be split into a MultiPolygon at +/-180"
@@ -167,7 +168,9 @@ def parse_geometry(
     InvalidGeometryError
         With a one-line message naming the problem: wrong type, empty, unclosed ring,
         too few positions, longitude outside [-180, 180], latitude outside [-90, 90],
-        antimeridian crossing, self-intersection (with its location), zero area.
+        antimeridian crossing (a ring spanning more than 180 degrees of longitude, unless
+        it reaches both -180 and +180: a band around the globe), self-intersection (with
+        its location), zero area.
     """
     if not isinstance(obj, Mapping):
         raise InvalidGeometryError(f"{what} must be a GeoJSON geometry object")

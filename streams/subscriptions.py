@@ -193,7 +193,9 @@ class WebhookTarget(BaseModel):
     url: str
     username: str | None = None
     password: SecretStr | None = None
-    timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    timeout_s: float | None = Field(
+        default=None, gt=0.0, le=120.0, description="request timeout, s (default: service's)"
+    )
 
     @field_validator("url")
     @classmethod
@@ -220,8 +222,14 @@ class WebhookTarget(BaseModel):
 
     @property
     def describe(self) -> str:
-        """Target as shown in the ledger (no credentials)."""
-        return self.url
+        """Target as shown in the ledger (credentials in the URL removed)."""
+        parts = urlsplit(self.url)
+        if parts.username is None and parts.password is None:
+            return self.url
+        netloc = parts.hostname or ""
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return parts._replace(netloc=netloc).geturl()
 
 
 class ObjectStoreTarget(BaseModel):
@@ -317,6 +325,11 @@ class Subscription(SubscriptionSpec):
     created: AwareDatetime
 
     _shape: BaseGeometry | None = PrivateAttr(default=None)
+
+    @field_validator("created")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v.astimezone(UTC)
 
     @property
     def shape(self) -> BaseGeometry:
@@ -450,7 +463,7 @@ class SqliteSubscriptionStore:
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
         with self._connect() as con:
-            rows = con.execute("SELECT body FROM subscriptions ORDER BY created, id").fetchall()
+            rows = con.execute("SELECT body FROM subscriptions ORDER BY created, rowid").fetchall()
         return [Subscription.model_validate_json(r[0]) for r in rows]
 
     def delete(self, sub_id: str) -> None:

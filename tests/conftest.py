@@ -29,7 +29,7 @@ def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBrok
     broker = LocalBroker(log_path=log)
     broker.start()
     yield broker
-    broker.stop()
+    broker.kill()
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def tansu_broker_fn(tmp_path: Path) -> Iterator[LocalBroker]:
     broker = LocalBroker(log_path=tmp_path / "tansu.log")
     broker.start()
     yield broker
-    broker.stop()
+    broker.kill()
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,7 @@ def durable_broker(s3_server: LocalS3Server, tmp_path: Path) -> Iterator[LocalBr
     broker = LocalBroker(storage, s3=s3_server.endpoint, log_path=tmp_path / "tansu.log")
     broker.start()
     yield broker
-    broker.stop()
+    broker.kill()
 
 
 def make_test_bus(broker: LocalBroker, message_timeout_ms: int = 30_000) -> KafkaBus:

@@ -50,6 +50,65 @@ def azimuth_frequencies(n: int, prf: float, doppler_centroid: npt.ArrayLike) -> 
     return fdc + np.mod(fbin - fdc + 0.5 * prf, prf) - 0.5 * prf
 
 
+def zero_doppler_offset(
+    doppler: npt.ArrayLike, slant_range: npt.ArrayLike, v_eff: npt.ArrayLike, wavelength: float
+) -> FloatArray:
+    """Azimuth time (s) from zero Doppler at which the target's Doppler is ``doppler``.
+
+    ``eta(f) = -lambda R0 f / (2 V_eff^2 D(f))`` on the hyperbola (negative ``f`` after
+    the zero-Doppler time).
+    """
+    f = np.asarray(doppler, dtype=np.float64)
+    v = np.asarray(v_eff, dtype=np.float64)
+    d = migration_factor(f, v, wavelength)
+    return -wavelength * np.asarray(slant_range, dtype=np.float64) * f / (2.0 * v * v * d)
+
+
+def azimuth_reference(
+    n: int,
+    prf: float,
+    slant_range: npt.ArrayLike,
+    v_eff: npt.ArrayLike,
+    doppler_centroid: npt.ArrayLike,
+    *,
+    window: WindowSpec | str,
+    bandwidth: float,
+    wavelength: float,
+) -> npt.NDArray[np.complex128]:
+    """Time-domain azimuth reference functions, one per range node, circularly placed.
+
+    ``ref(eta) = w(eta) exp(-4j pi (R(eta) - R0) / lambda)`` with
+    ``R(eta) = sqrt(R0^2 + V_eff^2 eta^2)`` and the window evaluated at the instantaneous
+    Doppler ``f(eta) = -2 V_eff^2 eta / (lambda R(eta))`` over ``f_dc +- B / 2``; zero
+    elsewhere, so the filter has compact support in azimuth time (one synthetic aperture)
+    and blocks focused separately agree with whole-image focusing.
+
+    Returns
+    -------
+    numpy.ndarray
+        complex128 [n, nodes]; line ``k`` holds ``eta = k / PRF`` for ``k < n / 2`` and
+        ``(k - n) / PRF`` otherwise.
+    """
+    spec = parse_window(window)
+    r0 = np.asarray(slant_range, dtype=np.float64)[None, :]
+    v = np.asarray(v_eff, dtype=np.float64)[None, :]
+    fdc = np.asarray(doppler_centroid, dtype=np.float64)[None, :]
+    lo = zero_doppler_offset(fdc + 0.5 * bandwidth, r0, v, wavelength)
+    hi = zero_doppler_offset(fdc - 0.5 * bandwidth, r0, v, wavelength)
+    if float(np.max(hi - lo)) * prf >= n - 1:
+        raise FocusError(
+            f"a block of {n} lines is shorter than the synthetic aperture "
+            f"({float(np.max(hi - lo)) * prf:.0f} lines)"
+        )
+    k = np.fft.fftfreq(n, 1.0 / n)[:, None]
+    eta = k / prf
+    rng = np.sqrt(r0 * r0 + (v * eta) ** 2)
+    f_inst = -2.0 * v * v * eta / (wavelength * rng)
+    w = window_weights(spec, (f_inst - fdc) / bandwidth)
+    ref: npt.NDArray[np.complex128] = w * np.exp((-4j * math.pi / wavelength) * (rng - r0))
+    return ref
+
+
 def azimuth_filter_nodes(
     n: int,
     prf: float,
@@ -62,6 +121,7 @@ def azimuth_filter_nodes(
     bandwidth: float,
     wavelength: float,
     range_sampling_rate: float,
+    reference: str = "time",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """RCMC shift, matched-filter phase and window weight on the range nodes.
 
@@ -87,6 +147,10 @@ def azimuth_filter_nodes(
         m.
     range_sampling_rate
         Hz.
+    reference
+        ``"time"``: conjugate spectrum of the time-domain reference of
+        :func:`azimuth_reference` (compact in time, seamless blocks); ``"frequency"``: the
+        analytic stationary-phase filter ``W exp(4j pi R0 (D - 1) / lambda)``.
 
     Returns
     -------
@@ -95,15 +159,30 @@ def azimuth_filter_nodes(
     """
     if not 0.0 < bandwidth <= prf:
         raise FocusError(f"azimuth bandwidth {bandwidth} Hz must be in (0, PRF = {prf} Hz]")
+    if reference not in ("time", "frequency"):
+        raise FocusError(f"azimuth reference must be 'time' or 'frequency', got {reference!r}")
     spec = parse_window(window)
     r0 = np.asarray(slant_range, dtype=np.float64)[None, :]
+    v = np.asarray(v_eff, dtype=np.float64)[None, :]
     fdc = np.asarray(doppler_centroid, dtype=np.float64)
     f = azimuth_frequencies(n, prf, fdc)
-    d = migration_factor(f, np.asarray(v_eff, dtype=np.float64)[None, :], wavelength)
+    d = migration_factor(f, v, wavelength)
     shift = r0 * (1.0 / d - 1.0) * (2.0 * range_sampling_rate / SPEED_OF_LIGHT)
     dly = np.asarray(delay, dtype=np.float64)[None, :]
-    phase = (4.0 * math.pi / wavelength) * r0 * (d - 1.0) - 2.0 * math.pi * f * dly
-    weight = window_weights(spec, (f - fdc[None, :]) / bandwidth) / n
+    analytic = (4.0 * math.pi / wavelength) * r0 * (d - 1.0)
+    if reference == "frequency":
+        phase = analytic
+        weight = window_weights(spec, (f - fdc[None, :]) / bandwidth) / n
+    else:
+        ref = azimuth_reference(n, prf, r0[0], v[0], fdc, window=spec, bandwidth=bandwidth,
+                                wavelength=wavelength)
+        h = np.conj(np.fft.fft(ref, axis=0))
+        del ref
+        phase = analytic + np.angle(h * np.exp(-1j * analytic))
+        # |FFT| of a unit chirp sampled at the PRF is PRF / sqrt(|K_a|): divide it out.
+        ka = 2.0 * v * v / (wavelength * r0)
+        weight = np.abs(h) * np.sqrt(ka) / (n * prf)
+    phase -= 2.0 * math.pi * f * dly
     return shift, phase, weight
 
 

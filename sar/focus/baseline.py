@@ -37,7 +37,6 @@ def _rcmc_filter_baseline(
     padded = samples + 2 * _PAD
     r = np.arange(samples)
     node = r // step
-    u = r - node * step
     grid = np.arange(shift.shape[1]) * step
     out = np.empty_like(rd)
     for i in range(lines):
@@ -45,12 +44,15 @@ def _rcmc_filter_baseline(
         row[_PAD: _PAD + samples] = rd[i]
         centre = 0.5 * (shift[i, :-1] + shift[i, 1:])
         whole = np.floor(centre).astype(np.int64)
-        k = ((centre - whole) * res + 0.5).astype(np.int64)
+        x = (centre - whole) * res
+        k = np.minimum(x.astype(np.int64), res - 1)
+        a = (x - k)[:, None]
+        weights = (1.0 - a) * table[k] + a * table[k + 1]
         r0 = grid[:-1]
         r1 = np.minimum(r0 + step, samples)
         start = np.clip(_PAD + whole - half, -r0, padded - taps - r1 + 1)
         idx = (start[node] + r)[:, None] + np.arange(taps)[None, :]
-        value = np.sum(table[k[node]] * row[idx], axis=1)
+        value = np.sum(weights[node] * row[idx], axis=1)
         ph = np.interp(r, grid, phase[i])
         w = np.interp(r, grid, weight[i])
         out[i] = value * w * np.exp(1j * ph)

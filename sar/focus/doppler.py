@@ -146,7 +146,7 @@ def fit_polynomial(
     return Polynomial(azimuth_time=float(azimuth_time), t0=t0, coefficients=scaled)
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _lag_one_correlation(
     data: ComplexArray, step: int, blocks: int
 ) -> tuple[npt.NDArray[np.complex128], FloatArray]:  # pragma: no cover - jit

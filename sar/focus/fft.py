@@ -153,10 +153,8 @@ def transform(
     import scipy.fft
 
     func = scipy.fft.fft if forward else scipy.fft.ifft
+    # norm="forward" puts 1/n on the forward transform, so the inverse is unscaled.
     res = func(src, axis=axis, workers=fft_threads(), norm="forward" if not forward else None)
-    if not forward:
-        # scipy's "forward" norm puts 1/n on the forward transform: inverse is unscaled.
-        pass
     dst[...] = res
     return dst
 

@@ -22,7 +22,7 @@ from sar.focus.windows import WindowSpec
 ComplexArray = npt.NDArray[np.complex64]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True, fastmath=True)
 def _multiply_rows(data: ComplexArray, h: ComplexArray) -> None:  # pragma: no cover - jit
     lines, samples = data.shape
     for i in numba.prange(lines):

@@ -39,7 +39,8 @@ def interpolation_table(
 ) -> Float32Array:
     """Kaiser-windowed sinc weights, shape (resolution + 1, taps), float32.
 
-    Row ``j`` interpolates at fractional offset ``x = j / resolution`` (0 <= x <= 1)
+    Row ``j`` interpolates at fractional offset ``x = j / resolution`` (0 <= x <= 1; the
+    kernels interpolate linearly between rows)
     from samples ``floor(pos) - taps/2 + 1 ... floor(pos) + taps/2``; rows sum to 1.
     """
     if taps < 2 or taps % 2 or resolution < 2:
@@ -77,7 +78,7 @@ def migration_samples(
     return r0 * (1.0 / d - 1.0) * 2.0 * range_sampling_rate / SPEED_OF_LIGHT
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True, fastmath=True)
 def _rcmc_rows(
     data: Float32Array,
     shift: FloatArray,
@@ -104,6 +105,7 @@ def _rcmc_rows(
         out = data[i]
         gr = np.empty(node_step, dtype=np.float32)
         gi = np.empty(node_step, dtype=np.float32)
+        tw = np.zeros(max(taps, 8), dtype=np.float32)
         for j in range(n_nodes - 1):
             r0 = j * node_step
             if r0 >= samples:
@@ -111,20 +113,27 @@ def _rcmc_rows(
             r1 = min(r0 + node_step, samples)
             sc = 0.5 * (shift[i, j] + shift[i, j + 1])
             whole = int(np.floor(sc))
-            k = int((sc - whole) * res + 0.5)
+            x = (sc - whole) * res
+            k = int(x)
+            if k >= res:
+                k = res - 1
+            a = np.float32(x - k)
+            b1 = np.float32(1.0) - a
             start = offset + whole - half
             if start < -r0:
                 start = -r0
             elif start > padded - taps - r1 + 1:
                 start = padded - taps - r1 + 1
-            t0 = table[k, 0] if taps == 8 else np.float32(0.0)
-            t1 = table[k, 1] if taps == 8 else np.float32(0.0)
-            t2 = table[k, 2] if taps == 8 else np.float32(0.0)
-            t3 = table[k, 3] if taps == 8 else np.float32(0.0)
-            t4 = table[k, 4] if taps == 8 else np.float32(0.0)
-            t5 = table[k, 5] if taps == 8 else np.float32(0.0)
-            t6 = table[k, 6] if taps == 8 else np.float32(0.0)
-            t7 = table[k, 7] if taps == 8 else np.float32(0.0)
+            for m in range(taps):
+                tw[m] = b1 * table[k, m] + a * table[k + 1, m]
+            t0 = tw[0]
+            t1 = tw[1]
+            t2 = tw[2]
+            t3 = tw[3]
+            t4 = tw[4]
+            t5 = tw[5]
+            t6 = tw[6]
+            t7 = tw[7]
             if apply_filter:
                 w0 = weight[i, j]
                 dw = (weight[i, j + 1] - w0) / node_step
@@ -152,8 +161,8 @@ def _rcmc_rows(
                     are = np.float32(0.0)
                     aim = np.float32(0.0)
                     for m in range(taps):
-                        are += table[k, m] * row[b + 2 * m]
-                        aim += table[k, m] * row[b + 2 * m + 1]
+                        are += tw[m] * row[b + 2 * m]
+                        aim += tw[m] * row[b + 2 * m + 1]
                 if apply_filter:
                     u = r - r0
                     out[2 * r] = are * gr[u] - aim * gi[u]

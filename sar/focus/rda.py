@@ -223,7 +223,7 @@ def plan_focus(
     fm_samples = np.linspace(raw.slant_range_time, raw.slant_range_time + raw.samples / fs, 9)
     fm_poly = fit_polynomial(zd_mid, fm_samples, fm_rate(raw.orbit, zd_mid, fm_samples,
                                                          wavelength=wavelength), 2)
-    edge = int(math.ceil(float(np.max(np.abs(ka))) * 0 + 1))  # RCMC interpolator reach
+    edge = 1  # one more sample for the fractional part of the migration
     shift_max = float(
         np.max(0.5 * SPEED_OF_LIGHT * node_tau
                * (1.0 / np.sqrt(1.0 - (wavelength * (np.abs(node_fdc) + 0.5 * raw.prf)
@@ -257,7 +257,9 @@ def plan_focus(
     )
 
 
-def focus_block(echoes: npt.NDArray[np.complexfloating], plan: FocusPlan) -> ComplexArray:
+def focus_block(
+    echoes: npt.NDArray[np.complexfloating], plan: FocusPlan, *, azimuth_padding: int = 0
+) -> ComplexArray:
     """Focus one block of raw lines with a plan (fast path: FFTW plans, numba kernels).
 
     Parameters
@@ -266,6 +268,8 @@ def focus_block(echoes: npt.NDArray[np.complexfloating], plan: FocusPlan) -> Com
         [lines, samples] raw echoes, ``samples == plan.raw_samples``.
     plan
         From :func:`plan_focus`.
+    azimuth_padding
+        Zero lines appended before the azimuth FFT (at least this many).
 
     Returns
     -------
@@ -277,7 +281,7 @@ def focus_block(echoes: npt.NDArray[np.complexfloating], plan: FocusPlan) -> Com
     lines, samples = echoes.shape
     if samples != plan.raw_samples:
         raise FocusError(f"block has {samples} samples, plan expects {plan.raw_samples}")
-    n_az = next_fast_length(lines)
+    n_az = next_fast_length(lines + max(0, azimuth_padding))
     n_r = plan.range_fft_length
     work = empty_block(n_az, n_r)
     work[:lines, :samples] = echoes

@@ -63,7 +63,8 @@ def make_replica(chirp: ChirpParameters, fs: float) -> ComplexArray:
     check_chirp(chirp, fs)
     t = np.arange(replica_samples(chirp, fs), dtype=np.float64) / fs
     phase = 2.0 * np.pi * (chirp.start_frequency * t + 0.5 * chirp.ramp_rate * t * t)
-    return np.exp(1j * phase).astype(np.complex64)
+    out: ComplexArray = np.exp(1j * phase).astype(np.complex64)
+    return out
 
 
 def chirp_centre_frequency(chirp: ChirpParameters) -> float:

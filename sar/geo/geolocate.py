@@ -57,8 +57,11 @@ def zero_doppler_times(
     shape = p.shape[:-1]
     pts = p.reshape(-1, 3)
     if t_guess is None:
-        d2 = np.sum((orbit.positions[None, :, :] - pts[:, None, :]) ** 2, axis=-1)
-        t = orbit.times[np.argmin(d2, axis=1)].astype(np.float64)
+        t = np.empty(pts.shape[0])
+        for i0 in range(0, pts.shape[0], 4096):  # bounded memory for large point sets
+            chunk = pts[i0 : i0 + 4096]
+            d2 = np.sum((orbit.positions[None, :, :] - chunk[:, None, :]) ** 2, axis=-1)
+            t[i0 : i0 + 4096] = orbit.times[np.argmin(d2, axis=1)]
     else:
         t = np.broadcast_to(np.asarray(t_guess, dtype=np.float64), shape).reshape(-1).copy()
     for _ in range(_MAX_ITER):

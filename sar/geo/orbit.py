@@ -264,7 +264,10 @@ def _placement_residual(
     down = -ellipsoid_normal(lat, lon)
     cos_look = float(los @ down) / rng
     doppler = float(los @ ve) / (rng * float(np.linalg.norm(ve)))
-    side = float(los @ np.cross(ve, s))
+    cross = np.cross(ve, s)
+    side = float(los @ cross)
+    if look == 0.0:  # nadir: cos(look) is flat at 0, use the cross-track component
+        return np.array([doppler, side / (rng * float(np.linalg.norm(cross)))]), side
     return np.array([doppler, cos_look - np.cos(look)]), side
 
 
@@ -280,7 +283,7 @@ def _place(
     # Earth-centre angle between nadir and target (spherical estimate), as a RAAN offset
     inc_angle = np.arcsin(min(1.0, radius / WGS84_A * np.sin(look)))
     gamma = float(inc_angle - look) / max(0.2, np.cos(np.radians(float(lat_t))))
-    for offset in (-gamma, gamma):
+    for offset in (-gamma, gamma) if look > 0 else (0.0,):
         x = np.array([raan0 + offset, u0])
         for _ in range(50):
             f, _side = _placement_residual(x, radius, inc, target, look)

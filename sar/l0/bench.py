@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -42,13 +43,15 @@ def simulate_iw_packets(n_packets: int = 300, n_quads: int = 12_000, seed: int =
     return encode_packets(headers, iq)
 
 
-def _median_time(fn: Any, repeats: int) -> float:
-    times = []
+def _median_time(fn: Any, repeats: int) -> tuple[float, float]:
+    """Median wall time and median process CPU time (all threads) of ``fn()``, s."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
 
 
 def run_decode_benchmark(
@@ -59,19 +62,24 @@ def run_decode_benchmark(
     Returns
     -------
     dict
-        ``bytes, packets, seconds`` (median), ``mb_per_s`` (1e6 bytes/s), ``packets_per_s``
-        and, when sentinel1decoder is installed, ``reference`` with the same keys for its
+        ``bytes, packets, seconds`` (median wall), ``mb_per_s`` (1e6 bytes/s),
+        ``packets_per_s``, ``cpu_seconds`` / ``mb_per_cpu_s`` (process CPU time over all
+        threads: a load-independent figure on a shared machine), ``threads`` and, when
+        sentinel1decoder is installed, ``reference`` with the same keys for its
         batched FDBAQ decoder on the same user data.
     """
     data = simulate_iw_packets(n_packets, n_quads)
     decode_packets(data)  # compile / warm up
-    seconds = _median_time(lambda: decode_packets(data), repeats)
+    seconds, cpu = _median_time(lambda: decode_packets(data), repeats)
     result: dict[str, Any] = {
         "bytes": len(data),
         "packets": n_packets,
         "seconds": seconds,
         "mb_per_s": len(data) / seconds / 1e6,
         "packets_per_s": n_packets / seconds,
+        "cpu_seconds": cpu,
+        "mb_per_cpu_s": len(data) / cpu / 1e6,
+        "threads": int(numba.get_num_threads()),
     }
     try:
         from sentinel1decoder._sentinel1decoder import decode_batched_fdbaq_packets
@@ -81,12 +89,16 @@ def run_decode_benchmark(
     starts = packets.headers["byte_offset"] + 68
     ends = packets.headers["byte_offset"] + packets.headers["packet_data_length"].astype(int) + 7
     bodies = [data[s:e] for s, e in zip(starts, ends, strict=True)]
-    ref = _median_time(lambda: decode_batched_fdbaq_packets(bodies, n_quads), max(1, repeats))
+    ref, ref_cpu = _median_time(
+        lambda: decode_batched_fdbaq_packets(bodies, n_quads), max(1, repeats)
+    )
     result["reference"] = {
         "name": "sentinel1decoder decode_batched_fdbaq_packets (user data only)",
         "seconds": ref,
         "mb_per_s": len(data) / ref / 1e6,
         "packets_per_s": n_packets / ref,
+        "cpu_seconds": ref_cpu,
+        "mb_per_cpu_s": len(data) / ref_cpu / 1e6,
     }
     return result
 

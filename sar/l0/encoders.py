@@ -5,11 +5,12 @@ Formats of S1-IF-ASD-PL-0007 sections 3.3 and 4: bypass (10-bit sign-magnitude),
 M-code whose reconstruction (section 5.2) is nearest, so ``decode(encode(x))`` is the
 reconstruction of ``x``. Per block of 128 quads the THIDX is the one that minimises the
 squared quantisation error: a coarse search of all 256 indices on every 8th quad, then
-a full-block search within +-6 indices of the coarse optimum; on already
+a full-block search within +-6 indices of every coarse optimum; the block is then
+replaced by its reconstruction and coded with the lowest THIDX that reproduces it. On already
 reconstructed data this error is zero at the original THIDX, so re-encoding decoded
 samples reproduces the bytes. The FDBAQ bit-rate code (BRC) is taken from the caller
-or, by default, from the block RMS relative to the packet's median block RMS (stronger
-blocks get more bits); pass explicit BRCs for a guaranteed byte-exact re-encoding.
+or, by default, from the block RMS (:func:`choose_brc_thidx`, stronger blocks get more
+bits), chosen so that the block's reconstruction selects the same BRC again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from sar.l0.userdata import BLOCK_QUADS
 
 THIDX_WINDOW = 6
 """Half-width of the fine THIDX search around the coarse optimum."""
+
+BRC_REFERENCE_RMS = 8.0
+"""Default BRC rule: ``clip(floor(log2(rms / 8)), 0, 4)`` of the block RMS (ADC units)."""
 
 COARSE_STEP = 8
 """Sample stride of the coarse THIDX search over all 256 indices."""
@@ -79,21 +83,95 @@ def _block_error(
 def _best_thidx(
     chans: npt.NDArray[np.float32], k0: int, k1: int, table: npt.NDArray[np.float32], n: int
 ) -> int:
-    coarse = 0
+    coarse = np.empty(256, dtype=np.float64)
     best_err = np.inf
     for t in range(256):
-        err = _block_error(chans, k0, k1, COARSE_STEP, table[t], n, best_err)
-        if err < best_err:
-            best_err = err
-            coarse = t
-    best = coarse
+        coarse[t] = _block_error(chans, k0, k1, COARSE_STEP, table[t], n, best_err)
+        best_err = min(best_err, coarse[t])
+    # fine search around every coarse optimum (ties happen among simple-reconstruction THIDX)
+    candidate = np.zeros(256, dtype=np.bool_)
+    for t in range(256):
+        if coarse[t] <= best_err:
+            candidate[max(0, t - THIDX_WINDOW) : min(256, t + THIDX_WINDOW + 1)] = True
+    best = 0
     best_err = np.inf
-    for t in range(max(0, coarse - THIDX_WINDOW), min(255, coarse + THIDX_WINDOW) + 1):
-        err = _block_error(chans, k0, k1, 1, table[t], n, best_err)
-        if err < best_err:
-            best_err = err
-            best = t
+    for t in range(256):
+        if candidate[t]:
+            err = _block_error(chans, k0, k1, 1, table[t], n, best_err)
+            if err < best_err:
+                best_err = err
+                best = t
     return best
+
+
+@nb.njit(cache=True)
+def _canonicalize(
+    chans: npt.NDArray[np.float32], tables: npt.NDArray[np.float32], n: npt.NDArray[np.int64],
+    thidx: npt.NDArray[np.int64],
+) -> None:  # fmt: skip
+    """Replace each block by its reconstruction and its THIDX by the lowest that reproduces it.
+
+    ``tables[b]`` is the (256, 16) reconstruction table of block ``b``. Decoded samples
+    then re-encode to the same THIDX (several THIDX can reproduce a block exactly, e.g.
+    simple-reconstruction THIDX whose top level is unused).
+    """
+    nq = chans.shape[1]
+    for b in range(thidx.shape[0]):
+        k0 = b * BLOCK_QUADS
+        k1 = min(nq, k0 + BLOCK_QUADS)
+        table = tables[b]
+        levels = table[thidx[b]]
+        for c in range(4):
+            for k in range(k0, k1):
+                v = float(chans[c, k])
+                level = levels[_nearest(abs(v), levels, n[b])]
+                chans[c, k] = -level if math.copysign(1.0, v) < 0 else level
+        for t in range(thidx[b]):
+            exact = True
+            for c in range(4):
+                for k in range(k0, k1):
+                    mag = abs(chans[c, k])
+                    if table[t, _nearest(mag, table[t], n[b])] != mag:
+                        exact = False
+                        break
+                if not exact:
+                    break
+            if exact:
+                thidx[b] = t
+                break
+
+
+@nb.njit(cache=True)
+def _brc_for_rms(rms: float) -> int:
+    if rms < 2.0 * BRC_REFERENCE_RMS:
+        return 0
+    return min(4, int(math.floor(math.log2(rms / BRC_REFERENCE_RMS))))
+
+
+@nb.njit(cache=True)
+def _auto_block(chans: npt.NDArray[np.float32], k0: int, k1: int) -> tuple[int, int]:
+    """BRC and THIDX of one block: a BRC that the block's own reconstruction reproduces."""
+    count = 4 * (k1 - k0)
+    power = 0.0
+    for c in range(4):
+        for k in range(k0, k1):
+            power += float(chans[c, k]) ** 2
+    brc = _brc_for_rms(math.sqrt(power / count))
+    thidx = 0
+    for _ in range(6):
+        n = N_MCODES[brc]
+        thidx = _best_thidx(chans, k0, k1, FDBAQ_RECON[brc], n)
+        levels = FDBAQ_RECON[brc, thidx]
+        power = 0.0
+        for c in range(4):
+            for k in range(k0, k1):
+                level = levels[_nearest(abs(float(chans[c, k])), levels, n)]
+                power += float(level) ** 2
+        again = _brc_for_rms(math.sqrt(power / count))
+        if again == brc:
+            break
+        brc = again
+    return brc, thidx
 
 
 @nb.njit(cache=True, inline="always")
@@ -177,27 +255,22 @@ def split_channels(iq: npt.NDArray[np.complex64]) -> npt.NDArray[np.float32]:
     ).astype(np.float32)
 
 
-def block_rms(chans: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """RMS of the 4 x 128 real values of each block, shape (n_blocks,)."""
+def choose_brc_thidx(
+    chans: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Default FDBAQ BRC and THIDX per block.
+
+    The BRC follows the block RMS, ``clip(floor(log2(rms / 8)), 0, 4)`` (weak blocks get
+    fewer bits), evaluated on the block's reconstruction and iterated until the BRC
+    reproduces itself, so that re-encoding decoded samples picks the same BRC.
+    """
     nq = chans.shape[1]
     nblocks = (nq + BLOCK_QUADS - 1) // BLOCK_QUADS
-    padded = np.zeros((4, nblocks * BLOCK_QUADS), dtype=np.float64)
-    padded[:, :nq] = chans
-    counts = np.full(nblocks, 4 * BLOCK_QUADS, dtype=np.float64)
-    counts[-1] = 4 * (nq - (nblocks - 1) * BLOCK_QUADS)
-    power = (padded.reshape(4, nblocks, BLOCK_QUADS) ** 2).sum(axis=(0, 2))
-    return np.asarray(np.sqrt(power / counts), dtype=np.float64)
-
-
-def choose_brc(chans: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
-    """Default BRC per block: ``clip(3 + round(log2(rms / median rms)), 0, 4)``."""
-    rms = block_rms(chans)
-    ref = float(np.median(rms))
-    if ref <= 0:
-        return np.zeros(rms.size, dtype=np.int64)
-    with np.errstate(divide="ignore"):
-        ratio = np.log2(np.maximum(rms, 1e-30) / ref)
-    return np.clip(3 + np.round(ratio), 0, 4).astype(np.int64)
+    brc = np.zeros(nblocks, dtype=np.int64)
+    thidx = np.zeros(nblocks, dtype=np.int64)
+    for b in range(nblocks):
+        brc[b], thidx[b] = _auto_block(chans, b * BLOCK_QUADS, min(nq, (b + 1) * BLOCK_QUADS))
+    return brc, thidx
 
 
 def choose_thidx(
@@ -236,7 +309,7 @@ def encode_user_data(
         BAQ-mode code (0 bypass, 3/4/5 BAQ, 12-14 FDBAQ).
     brc
         FDBAQ bit-rate code(s), one int or one per 128-quad block; default
-        :func:`choose_brc`.
+        :func:`choose_brc_thidx`.
     thidx
         THIDX per block (BAQ, FDBAQ); default :func:`choose_thidx`.
 
@@ -259,7 +332,8 @@ def encode_user_data(
         brcs = np.zeros(nblocks, dtype=np.int64)
         if baq_mode in FDBAQ_MODES:
             if brc is None:
-                brcs = choose_brc(chans)
+                brcs, auto_thidx = choose_brc_thidx(chans)
+                thidx = auto_thidx if thidx is None else thidx
             else:
                 brcs = np.broadcast_to(np.asarray(brc, dtype=np.int64), (nblocks,)).copy()
             if brcs.size and (brcs.min() < 0 or brcs.max() > 4):
@@ -267,6 +341,13 @@ def encode_user_data(
         th = choose_thidx(chans, baq_mode, brcs) if thidx is None else np.asarray(thidx, np.int64)
         if th.shape != (nblocks,) or (th.size and (th.min() < 0 or th.max() > 255)):
             raise CorruptPacketError(f"need {nblocks} THIDX values in 0..255")
+        th = th.copy()
+        if baq_mode in FDBAQ_MODES:
+            tables, counts = FDBAQ_RECON[brcs], N_MCODES[brcs]
+        else:
+            tables = np.broadcast_to(BAQ_RECON[baq_mode], (nblocks, 256, 16))
+            counts = np.full(nblocks, 1 << (baq_mode - 1), dtype=np.int64)
+        _canonicalize(chans, np.ascontiguousarray(tables), counts, th)
         if baq_mode in FDBAQ_MODES:
             size = _encode_fdbaq(chans, brcs, th, out)
         else:

@@ -17,6 +17,7 @@ from sar.l0.enums import BaqMode, polarisation_name, signal_type_name
 from sar.l0.fields import HeaderArray
 from sar.l0.framing import scan_packets
 from sar.l0.headers import decode_headers
+from sar.l0.packets import Level0Packets
 from sar.l0.radar import packet_time, pri_s
 from sar.timeutil import gps_seconds_to_iso
 
@@ -112,3 +113,10 @@ def summarize_level0(data: bytes | str | Path) -> Level0Summary:
     offsets, _, skipped, dropped, _, _ = scan_packets(buf, False)
     headers = decode_headers(buf, offsets, validate=False)
     return summarize_headers(headers, buf.size, int(skipped), int(dropped))
+
+
+def summarize_packets(packets: Level0Packets) -> Level0Summary:
+    """Summarise already decoded packets (``bytes_total`` counts packets and skipped bytes)."""
+    lengths = packets.headers["packet_data_length"].astype(np.int64) + 7
+    total = int(lengths.sum()) + packets.skipped_bytes
+    return summarize_headers(packets.headers, total, packets.skipped_bytes, packets.dropped_packets)

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from sar.constants import F_REF
 from sar.errors import CorruptPacketError
+from sar.l0.fields import HeaderArray
 from sar.l0.luts import D_VALUES, DECIMATION_RATIO, FILTER_OUTPUT_OFFSET
 
 FloatLike = float | npt.NDArray[np.float64]
@@ -153,3 +154,43 @@ def encode_packet_time(gps_seconds: float) -> tuple[int, int]:
     if fine >= 1 << 16:
         coarse, fine = coarse + 1, fine - (1 << 16)
     return int(coarse), fine
+
+
+def physical_header_fields(headers: HeaderArray) -> dict[str, npt.NDArray[np.float64]]:
+    """Header fields in physical units, one float64 array per quantity (NaN where undefined).
+
+    Keys: ``time_s`` (GPS s), ``rx_gain_db``, ``tx_ramp_rate_hz_per_s``,
+    ``tx_pulse_start_frequency_hz``, ``tx_pulse_length_s``, ``pri_s``, ``swst_s``, ``swl_s``,
+    ``range_sampling_rate_hz`` (NaN for unknown decimation codes) and
+    ``range_time_first_sample_s`` (:func:`range_time_of_first_sample`).
+    """
+
+    def signed(values: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+        codes = values.astype(np.int64)
+        magnitude = (codes & 0x7FFF).astype(np.float64)
+        out: npt.NDArray[np.float64] = np.where(codes >> 15 == 1, magnitude, -magnitude)
+        return out
+
+    ramp = signed(headers["tx_ramp_rate"]) * F_REF**2 / 2**21
+    pri = headers["pri"].astype(np.float64) / F_REF
+    swst = headers["swst"].astype(np.float64) / F_REF
+    rates = np.array(
+        [float(DECIMATION_RATIO[int(c)] * 4) * F_REF if int(c) in DECIMATION_RATIO else np.nan
+         for c in headers["range_decimation"]],
+        dtype=np.float64,
+    )  # fmt: skip
+    return {
+        "time_s": np.asarray(packet_time(headers["coarse_time"], headers["fine_time"])),
+        "rx_gain_db": -0.5 * headers["rx_gain"].astype(np.float64),
+        "tx_ramp_rate_hz_per_s": ramp,
+        "tx_pulse_start_frequency_hz": ramp / (4 * F_REF)
+        + signed(headers["tx_pulse_start_frequency"]) * F_REF / 2**14,
+        "tx_pulse_length_s": headers["tx_pulse_length"].astype(np.float64) / F_REF,
+        "pri_s": pri,
+        "swst_s": swst,
+        "swl_s": headers["swl"].astype(np.float64) / F_REF,
+        "range_sampling_rate_hz": rates,
+        "range_time_first_sample_s": headers["rank"].astype(np.float64) * pri
+        + swst
+        + DELTA_T_SUPPR,
+    }

@@ -41,7 +41,7 @@ class PacketScanner:
     skipped_bytes: int = 0
     dropped_packets: int = 0
     corrupt_events: list[CorruptEvent] = field(default_factory=list)
-    _buffer: bytes = b""
+    _buffer: bytearray = field(default_factory=bytearray)
     _base: int = 0  # absolute offset of _buffer[0]
     _resyncing: bool = False
 
@@ -57,8 +57,8 @@ class PacketScanner:
 
     def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
         """Add bytes; return the complete packets as ``(absolute offset, packet bytes)``."""
-        self._buffer += bytes(chunk)
-        buf = np.frombuffer(self._buffer, dtype=np.uint8)
+        self._buffer += chunk
+        buf = np.frombuffer(self._buffer, dtype=np.uint8)  # released before the buffer changes
         end = buf.size
         pos = 0
         out: list[tuple[int, bytes]] = []
@@ -72,7 +72,7 @@ class PacketScanner:
                 self._resyncing = False
             code = int(check_start(buf, pos, end))
             if code > 0:
-                out.append((self._base + pos, self._buffer[pos : pos + code]))
+                out.append((self._base + pos, bytes(self._buffer[pos : pos + code])))
                 pos += code
             elif code in (NEED_MORE, TRUNCATED):
                 break
@@ -83,7 +83,7 @@ class PacketScanner:
                 self.skipped_bytes += 1
                 pos += 1
         del buf
-        self._buffer = self._buffer[pos:]
+        del self._buffer[:pos]
         self._base += pos
         return out
 
@@ -96,5 +96,5 @@ class PacketScanner:
                 self.corrupt_events.append(CorruptEvent(self._base, REASON[TRUNCATED]))
             self.skipped_bytes += left
             self._base += left
-            self._buffer = b""
+            self._buffer.clear()
         return left

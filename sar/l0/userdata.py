@@ -30,6 +30,9 @@ HUFFMAN_SYMBOL = HUFFMAN_MCODE | ((np.arange(1 << PEEK_BITS) >> (PEEK_BITS - 5))
 )
 """``[brc, window]``: sign << 4 | M-code of the sample starting a 10-bit window."""
 
+HUFFMAN_ENTRY = (HUFFMAN_LENGTH.astype(np.int64) << 5) | HUFFMAN_SYMBOL
+"""``[brc, window]``: code length << 5 | sign << 4 | M-code (one table load per sample)."""
+
 BLOCK_QUADS = 128
 """Quads per BAQ/FDBAQ block (256 complex samples)."""
 
@@ -138,13 +141,11 @@ def _decode_fdbaq(
             if ch == 0:
                 brc[b] = (acc >> (nacc - 3)) & 7
                 nacc -= 3
-                consumed += 3
                 if brc[b] > 4:
                     return BAD_BRC
             elif ch == 2:
                 thidx[b] = (acc >> (nacc - 8)) & 0xFF
                 nacc -= 8
-                consumed += 8
             if ch >= 2:
                 for m in range(16):
                     level = FDBAQ_RECON[brc[b], thidx[b], m]
@@ -153,29 +154,34 @@ def _decode_fdbaq(
             r = brc[b]
             k0 = b * BLOCK_QUADS
             k1 = min(nq, k0 + BLOCK_QUADS)
+            table = HUFFMAN_ENTRY[r]
             for k in range(k0, k1):
                 if nacc < PEEK_BITS:
-                    while nacc <= 48:
-                        acc = ((acc & ((1 << nacc) - 1)) << 8) | (
-                            int(buf[byte]) if byte < end else 0
-                        )
-                        byte += 1
-                        nacc += 8
-                window = (acc >> (nacc - PEEK_BITS)) & ((1 << PEEK_BITS) - 1)
-                length = HUFFMAN_LENGTH[r, window]
+                    acc &= (1 << nacc) - 1
+                    if byte + 6 <= end:
+                        for _ in range(6):
+                            acc = (acc << 8) | int(buf[byte])
+                            byte += 1
+                        nacc += 48
+                    else:
+                        while nacc <= 48:
+                            acc = (acc << 8) | (int(buf[byte]) if byte < end else 0)
+                            byte += 1
+                            nacc += 8
+                entry = table[(acc >> (nacc - PEEK_BITS)) & ((1 << PEEK_BITS) - 1)]
+                length = entry >> 5
                 nacc -= length
-                consumed += length
-                code = HUFFMAN_SYMBOL[r, window]
                 if ch < 2:
-                    held[ch * nq + k] = code
+                    held[ch * nq + k] = entry & 0x1F
                 else:
-                    out[4 * k + slot] = lut[code]
+                    out[4 * k + slot] = lut[entry & 0x1F]
             if ch == 2:
                 # IE and IO codes of this block can now be reconstructed
                 for k in range(k0, k1):
                     out[4 * k] = lut[held[k]]
                     out[4 * k + 2] = lut[held[nq + k]]
         # channel ends on a 16-bit boundary
+        consumed = (byte - start) * 8 - nacc
         consumed += (-consumed) % 16
         byte = start + consumed // 8
         nacc = 0

@@ -138,8 +138,12 @@ def _read_polynomials(group: h5py.Group) -> tuple[Polynomial, ...]:
 
 
 def _metadata_value(key: str, value: object) -> str | int | float:
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return int(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
     if isinstance(value, str | int | float):
         return value
     raise ProductError(f"metadata {key!r}: only str, int and float values can be written")

@@ -28,33 +28,38 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sar.constants import IW_BURST_CYCLE, SPEED_OF_LIGHT
 from sar.errors import SimulationError
 from sar.geo.ellipsoid import ecef_to_geodetic, ellipsoid_normal
-from sar.geo.geolocate import zero_doppler_times
-from sar.geo.orbit import Orbit, SimulatedOrbit, interpolate_orbit, make_orbit
+from sar.geo.orbit import Orbit, interpolate_orbit
 from sar.l0.ancillary import WORDS_PER_CYCLE, encode_ancillary_words
-from sar.l0.enums import BaqMode, Polarisation, RxChannelId, SignalType
+from sar.l0.enums import BaqMode, SignalType
 from sar.l0.fields import HeaderArray, empty_headers
 from sar.l0.packets import encode_packets
-from sar.l0.radar import encode_packet_time, packet_time
-from sar.sim.echo import AntennaModel, add_noise, chirp_samples, simulate_echoes
-from sar.sim.modes import SwathParameters, azimuth_beam_address, mode_swaths
-from sar.sim.scene import ClutterPatch, Target, clutter_scatterers, targets_ecef
-from sar.sim.timeline import (
-    Burst,
-    EchoWindow,
-    centred_window,
-    full_swath_window,
-    plan_bursts,
+from sar.l0.radar import encode_packet_time
+from sar.sim.acquisition import (
+    Acquisition,
+    Channel,
+    add_burst_noise,
+    noise_power_for,
+    plan_acquisition,
+    scene_scatterers,
+    simulate_burst,
 )
-from sar.timeutil import gps_seconds_to_iso, iso_to_gps_seconds
-
-DEFAULT_START = "2024-06-01T10:00:00Z"
-"""Default first-line time (UTC)."""
+from sar.sim.echo import chirp_samples
+from sar.sim.modes import SwathParameters, azimuth_beam_address
+from sar.sim.scene import ClutterPatch, Target
+from sar.sim.timeline import Burst, EchoWindow
+from sar.sim.truth import build_truth
 
 PEAK_ADC = 400.0
 """Largest |I| or |Q| of the echo packets after scaling, ADC units (bypass range +-511)."""
+
+ADC_MAX = 511.0
+"""Largest magnitude of a 10-bit sign-magnitude sample."""
+
+CACHE_BYTES = 512 * 2**20
+"""Echoes up to this size are kept between the scaling pass and the encoding pass;
+larger data-takes are simulated twice, one burst at a time."""
 
 DEFAULT_NOISE_ADC = 1.0
 """Noise standard deviation per I/Q of noise packets when no SNR is given, ADC units."""
@@ -76,38 +81,6 @@ _BAQ_CODES = {
 
 
 @dataclass(frozen=True)
-class Channel:
-    """One receive channel: polarisation name, header codes, RCS factor."""
-
-    name: str
-    rx_channel_id: int
-    polarisation_code: int
-    rcs_factor: float
-
-
-def parse_polarisation(pol: str, cross_pol_ratio: float = 0.1) -> tuple[Channel, ...]:
-    """Channels of ``"VV"``, ``"VH"``, ``"HH"``, ``"HV"``, ``"VV+VH"`` or ``"HH+HV"``.
-
-    Naming is transmit then receive; cross-polar channels see every target with its RCS
-    times ``cross_pol_ratio``. Codes: S1-IF-ASD-PL-0007 tables 3.2-8 and 3.2-17.
-    """
-    rx = {"V": int(RxChannelId.RX_V), "H": int(RxChannelId.RX_H)}
-    single = {"VV": Polarisation.VV, "VH": Polarisation.VH,
-              "HH": Polarisation.HH, "HV": Polarisation.HV}  # fmt: skip
-    key = pol.upper().replace(" ", "")
-    if key in single:
-        factor = 1.0 if key[0] == key[1] else cross_pol_ratio
-        return (Channel(key, rx[key[1]], int(single[key]), factor),)
-    if key in ("VV+VH", "DV"):
-        code = int(Polarisation.V_VH)
-        return (Channel("VV", rx["V"], code, 1.0), Channel("VH", rx["H"], code, cross_pol_ratio))
-    if key in ("HH+HV", "DH"):
-        code = int(Polarisation.H_VH)
-        return (Channel("HH", rx["H"], code, 1.0), Channel("HV", rx["V"], code, cross_pol_ratio))
-    raise SimulationError(f"unknown polarisation {pol!r}; use VV, VH, HH, HV, VV+VH or HH+HV")
-
-
-@dataclass(frozen=True)
 class SimulatedDatatake:
     """Result of :func:`simulate_datatake`.
 
@@ -121,13 +94,17 @@ class SimulatedDatatake:
     orbit
         The simulated orbit (finer than the 1 Hz PVT in the packets).
     headers
-        The header records that were encoded (codes as written).
+        The header records given to the encoder (fields the encoder fills, such as
+        ``number_of_quads``, ``packet_data_length`` and ``sync_marker``, are zero here).
+    acquisition
+        Geometry, windows and bursts of the simulation.
     """
 
     data: bytes
     truth: dict[str, Any]
     orbit: Orbit
     headers: HeaderArray = field(repr=False)
+    acquisition: Acquisition | None = field(default=None, repr=False)
 
 
 def _attitude(pos: npt.NDArray[np.float64], vel: npt.NDArray[np.float64]) -> list[float]:
@@ -258,6 +235,14 @@ def _complex_noise(
     return out
 
 
+def _to_adc(x: npt.NDArray[np.complex64], scale: float) -> npt.NDArray[np.complex64]:
+    """Scale to ADC units and saturate I and Q at +-511 (10-bit sign-magnitude)."""
+    y = x * np.float32(scale)
+    np.clip(y.real, -ADC_MAX, ADC_MAX, out=y.real)
+    np.clip(y.imag, -ADC_MAX, ADC_MAX, out=y.imag)
+    return y.astype(np.complex64)
+
+
 def _interleave(per_channel: list[HeaderArray]) -> HeaderArray:
     """Line-by-line interleaving of equally long per-channel header arrays."""
     n_ch = len(per_channel)
@@ -274,32 +259,6 @@ def _interleave_iq(per_channel: list[npt.NDArray[np.complex64]]) -> npt.NDArray[
     for c, x in enumerate(per_channel):
         out[c::n_ch] = x
     return out
-
-
-def _window_for(
-    sw: SwathParameters,
-    placed: SimulatedOrbit,
-    center_delay: float | None,
-    n_samples: int | None,
-    lat: float,
-) -> EchoWindow:
-    pos, _ = interpolate_orbit(placed.orbit, placed.reference_time)
-    radius = float(np.linalg.norm(pos))
-    if n_samples is None:
-        return full_swath_window(sw, radius, lat)
-    if center_delay is None:
-        full = full_swath_window(sw, radius, lat)
-        center_delay = full.slant_range_time + 0.5 * (
-            full.n_samples / sw.sampling_rate - sw.chirp.pulse_length
-        )
-    return centred_window(sw, center_delay, n_samples)
-
-
-def _gps_start(start_time: float | str | None) -> float:
-    t = iso_to_gps_seconds(DEFAULT_START) if start_time is None else start_time
-    t = iso_to_gps_seconds(t) if isinstance(t, str) else float(t)
-    coarse, fine = encode_packet_time(t)
-    return float(packet_time(coarse, fine))  # representable exactly by the datation
 
 
 def simulate_datatake(
@@ -381,90 +340,43 @@ def simulate_datatake(
     SimulationError
         Unknown mode/polarisation/BAQ, bad duration, or a centre that cannot be imaged.
     """
-    swaths = mode_swaths(mode)
-    channels = parse_polarisation(pol, cross_pol_ratio)
     if baq.lower() not in _BAQ_CODES:
         raise SimulationError(f"unknown BAQ {baq!r}; use one of {', '.join(_BAQ_CODES)}")
     echo_baq = int(_BAQ_CODES[baq.lower()])
     bypass = int(BaqMode.BYPASS)
     aux_baq = int(BaqMode.BAQ_5BIT) if echo_baq == bypass else bypass
-    lat_c, lon_c = float(center[0]), float(center[1])
-    if not (-90 <= lat_c <= 90 and -180 <= lon_c <= 180):
-        raise SimulationError(f"centre ({lat_c}, {lon_c}) is not a valid lat/lon")
-    if not duration > 0:
-        raise SimulationError(f"duration must be positive, got {duration}")
-    rng = np.random.default_rng(seed)
-    t_start = _gps_start(start_time)
-    span = (
-        max(1, round(duration / IW_BURST_CYCLE)) * IW_BURST_CYCLE if swaths[0].is_tops else duration
-    )
-    t_mid = t_start + 0.5 * span
-    reference = swaths[len(swaths) // 2]
-    margin = 0.5 * span + 20.0
-    placed = make_orbit(
-        t_mid, lat_c, lon_c, look_angle_deg=reference.look_mid_deg, ascending=ascending,
-        before=margin, after=margin, step=orbit_step,
+    acq = plan_acquisition(
+        mode, center, duration, pol=pol, n_samples=n_samples, start_time=start_time,
+        ascending=ascending, cross_pol_ratio=cross_pol_ratio, relative_orbit=relative_orbit,
+        orbit_step=orbit_step,
     )  # fmt: skip
-    orbit = placed.orbit
-    pos_mid, _ = interpolate_orbit(orbit, t_mid)
-    centre_delay = 2 * float(np.linalg.norm(placed.reference_xyz - pos_mid)) / SPEED_OF_LIGHT
-    windows = {
-        sw.name: _window_for(
-            sw, placed, centre_delay if sw is reference else None, n_samples, lat_c
+    swaths, channels, windows, bursts = acq.swaths, acq.channels, acq.windows, acq.bursts
+    orbit, t_start = acq.placed.orbit, acq.start_time
+    scat = scene_scatterers(targets, clutter, seed)
+
+    def burst_echoes(b: Burst) -> list[npt.NDArray[np.complex64]]:
+        return simulate_burst(
+            acq, b, scat, elevation_pattern=elevation_pattern, azimuth_lobes=azimuth_lobes
         )
-        for sw in swaths
-    }
-    bursts = plan_bursts(
-        swaths, t_start, duration, anx_time=placed.anx_time, relative_orbit=relative_orbit
-    )
 
-    # --- scatterers -------------------------------------------------------------------
-    xyz = targets_ecef(targets)
-    amp = np.sqrt(np.array([t.rcs for t in targets], dtype=np.float64))
-    clutter_xyz, clutter_amp = (
-        clutter_scatterers(clutter, rng) if clutter is not None
-        else (np.zeros((0, 3)), np.zeros(0, dtype=np.complex128))
-    )  # fmt: skip
-
-    # --- echoes (simulation units) ---------------------------------------------------
-    echoes: list[list[npt.NDArray[np.complex64]]] = []
+    # --- pass 1: signal power and peak (echoes kept when they fit in memory) ------------
+    size = sum(b.n_lines * windows[b.swath.name].n_samples for b in bursts) * 8 * len(channels)
+    cache: list[list[npt.NDArray[np.complex64]]] | None = [] if size <= CACHE_BYTES else None
+    total, count, peak = 0.0, 0, 0.0
     for b in bursts:
-        sw, win = b.swath, windows[b.swath.name]
-        antenna = AntennaModel(
-            elevation_boresight=math.radians(sw.look_mid_deg) if elevation_pattern else None,
-            azimuth_lobes=azimuth_lobes,
-        )
-        times, steer = b.line_times, b.steering_angles()
-        per_channel = []
-        for ch in channels:
-            kw: dict[str, Any] = {
-                "window_start": win.slant_range_time, "sampling_rate": sw.sampling_rate,
-                "n_samples": win.n_samples, "chirp": sw.chirp, "steering_angles": steer,
-                "antenna": antenna,
-            }  # fmt: skip
-            raw = simulate_echoes(orbit, times, xyz, amp * math.sqrt(ch.rcs_factor), **kw)
-            if clutter_amp.size:
-                raw += simulate_echoes(
-                    orbit, times, clutter_xyz, clutter_amp * math.sqrt(ch.rcs_factor),
-                    method="fft", **kw,
-                )  # fmt: skip
-            per_channel.append(raw)
-        echoes.append(per_channel)
+        e = burst_echoes(b)
+        total += float(np.sum(np.abs(e[0]) ** 2))
+        count += e[0].size
+        peak = max([peak] + [float(max(np.abs(x.real).max(), np.abs(x.imag).max())) for x in e])
+        if cache is not None:
+            cache.append(e)
+    noise_power = noise_power_for(total / max(1, count), snr_db)
 
-    # --- noise and scaling to ADC units ----------------------------------------------
-    signal_power = float(np.mean(np.concatenate([np.abs(e[0].ravel()) ** 2 for e in echoes])))
-    noise_power = 0.0
-    if snr_db is not None:
-        if signal_power <= 0:
-            raise SimulationError("snr_db needs some signal: no target echoes in the window")
-        noise_power = signal_power / 10 ** (snr_db / 10)
-        echoes = [[add_noise(x, noise_power, rng) for x in e] for e in echoes]
-    peak = max(
-        (float(max(np.abs(x.real).max(), np.abs(x.imag).max())) for e in echoes for x in e),
-        default=0.0,
-    )
-    scale = PEAK_ADC / peak if peak > 0 else 1.0
-    noise_std_adc = math.sqrt(noise_power / 2) * scale if noise_power > 0 else DEFAULT_NOISE_ADC
+    # --- scaling to ADC units: the noise-free peak plus 5 sigma of noise at PEAK_ADC ----
+    sigma = math.sqrt(noise_power / 2)
+    scale = PEAK_ADC / (peak + 5 * sigma) if peak + sigma > 0 else 1.0
+    noise_std_adc = sigma * scale if noise_power > 0 else DEFAULT_NOISE_ADC
+    rng = np.random.default_rng([seed, 3])
 
     # --- headers and packets ---------------------------------------------------------
     subcoms = [_Subcom(orbit) for _ in channels]
@@ -510,8 +422,13 @@ def simulate_datatake(
         pri_count += pre_lines
         emit(hs, iqs)
 
-    for b, per_channel in zip(bursts, echoes, strict=True):
+    for number, b in enumerate(bursts):
         sw, win = b.swath, windows[b.swath.name]
+        per_channel = add_burst_noise(
+            cache[number] if cache is not None else burst_echoes(b), noise_power, seed, number
+        )
+        if cache is not None:
+            cache[number] = []  # release memory as the stream is written
         counts = pri_count + np.arange(b.n_lines, dtype=np.int64)
         pri_count += b.n_lines
         hs = [
@@ -522,120 +439,14 @@ def simulate_datatake(
             )
             for c, ch in enumerate(channels)
         ]  # fmt: skip
-        emit(hs, [(x * scale).astype(np.complex64) for x in per_channel])
+        emit(hs, [_to_adc(x, scale) for x in per_channel])
 
     headers = np.concatenate(all_headers) if all_headers else empty_headers(0)
-    truth = _truth(
-        mode, (lat_c, lon_c), targets, xyz, placed, swaths, windows, bursts, channels,
-        t_start, span, baq, snr_db, noise_power, scale, noise_std_adc, data_take_id,
-        relative_orbit, clutter, seed,
+    truth = build_truth(
+        acq, targets, baq=baq, seed=seed, data_take_id=data_take_id, snr_db=snr_db,
+        noise_power=noise_power, adc_scale=scale, noise_std_adc=noise_std_adc, clutter=clutter,
     )  # fmt: skip
-    return SimulatedDatatake(b"".join(chunks), truth, orbit, headers)
-
-
-def _truth(
-    mode: str, center: tuple[float, float], targets: list[Target], xyz: npt.NDArray[np.float64],
-    placed: SimulatedOrbit, swaths: tuple[SwathParameters, ...], windows: dict[str, EchoWindow],
-    bursts: list[Burst], channels: tuple[Channel, ...], t_start: float, span: float, baq: str,
-    snr_db: float | None, noise_power: float, scale: float, noise_std_adc: float,
-    data_take_id: int, relative_orbit: int, clutter: ClutterPatch | None, seed: int,
-) -> dict[str, Any]:  # fmt: skip
-    orbit = placed.orbit
-
-    def stamp(t: float) -> dict[str, Any]:
-        return {"utc": gps_seconds_to_iso(t), "gps_seconds": t}
-
-    target_records: list[dict[str, Any]] = []
-    if len(targets):
-        t_zd, r_zd = zero_doppler_times(orbit, xyz, placed.reference_time)
-        for i, tg in enumerate(targets):
-            delay = 2 * float(r_zd[i]) / SPEED_OF_LIGHT
-            seen = [
-                sw.name for sw in swaths
-                if windows[sw.name].slant_range_time <= delay
-                < windows[sw.name].slant_range_time + windows[sw.name].n_samples / sw.sampling_rate
-            ]  # fmt: skip
-            target_records.append({
-                **tg.to_dict(),
-                "ecef": [float(v) for v in xyz[i]],
-                "zero_doppler_time": stamp(float(t_zd[i])),
-                "slant_range": float(r_zd[i]),
-                "two_way_delay": delay,
-                "swaths": seen,
-            })  # fmt: skip
-    swath_records: dict[str, Any] = {}
-    for sw in swaths:
-        win = windows[sw.name]
-        swath_records[sw.name] = {
-            "prf": sw.prf, "pri": sw.pri, "pri_code": sw.pri_code,
-            "range_decimation": sw.range_decimation, "range_sampling_rate": sw.sampling_rate,
-            "chirp": {
-                "ramp_rate": sw.chirp.ramp_rate, "start_frequency": sw.chirp.start_frequency,
-                "pulse_length": sw.chirp.pulse_length, "txprr_code": sw.txprr_code,
-                "txpsf_code": sw.txpsf_code, "txpl_code": sw.txpl_code,
-            },
-            "rank": win.rank, "swst": win.swst, "swst_code": win.swst_code,
-            "swl_code": win.swl_code, "slant_range_time": win.slant_range_time,
-            "n_samples": win.n_samples, "look_angle_span_deg": [sw.look_near_deg,
-                                                                 sw.look_far_deg],
-            "azimuth_steering_rate": sw.azimuth_steering_rate,
-            "swath_number": sw.swath_number, "ecc_number": sw.ecc_number,
-            "elevation_beam_address": sw.elevation_beam_address,
-            "bursts": [
-                {
-                    "index": b.index, "burst_id": b.burst_id,
-                    "label": f"t{relative_orbit:03d}_{b.burst_id:06d}_{sw.name.lower()}"
-                    if sw.is_tops else "",
-                    "first_line_time": stamp(b.first_line_time), "n_lines": b.n_lines,
-                    "mid_time": stamp(b.mid_time), "line_interval": sw.pri,
-                }
-                for b in bursts if b.swath.name == sw.name
-            ],
-        }  # fmt: skip
-    return {
-        "mode": mode,
-        "center": {"lat": center[0], "lon": center[1]},
-        "polarisations": [c.name for c in channels],
-        "rx_channels": {c.name: c.rx_channel_id for c in channels},
-        "baq": baq,
-        "data_take_id": data_take_id,
-        "seed": seed,
-        "start_time": stamp(t_start),
-        "stop_time": stamp(t_start + span),
-        "ascending": placed.ascending,
-        "anx_time": stamp(placed.anx_time),
-        "relative_orbit": relative_orbit,
-        "reference_time": stamp(placed.reference_time),
-        "reference_look_angle_deg": placed.look_angle_deg,
-        "conventions": {
-            "datation": "transmit time of the line's pulse (2^-16 s steps)",
-            "line_times": "first_line_time + k * line_interval, exact",
-            "sample0_delay": "rank*PRI + SWST + 320/(8 f_ref)",
-            "pulse": "exp(j 2 pi (TXPSF t + TXPRR t^2/2)), 0 <= t < TXPL, from transmit",
-            "carrier": "exp(-j 2 pi f0 tau), tau bistatic two-way delay",
-            "steering": "psi = k_psi (t - burst mid_time)",
-        },
-        "targets": target_records,
-        "clutter": None if clutter is None else clutter.__dict__,
-        "noise": {
-            "snr_db": snr_db,
-            "noise_power_sim": noise_power,
-            "noise_std_adc": noise_std_adc,
-            "adc_scale": scale,
-        },  # fmt: skip
-        "orbit": {
-            "state_vectors": [
-                {
-                    "time": gps_seconds_to_iso(float(t)),
-                    "gps_seconds": float(t),
-                    "position": [float(v) for v in p],
-                    "velocity": [float(v) for v in v3],
-                }
-                for t, p, v3 in zip(orbit.times, orbit.positions, orbit.velocities, strict=True)
-            ],
-        },  # fmt: skip
-        "swaths": swath_records,
-    }
+    return SimulatedDatatake(b"".join(chunks), truth, orbit, headers, acq)
 
 
 def write_simulation(path: str | Path, datatake: SimulatedDatatake) -> Path:

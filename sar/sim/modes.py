@@ -4,7 +4,9 @@ Sources (see also ``shared/tops-notes.md`` and ``shared/sentinel1-facts.md``):
 
 * IW1/IW2/IW3 PRF, range decimation code, pulse length, chirp rate, rank and azimuth
   steering rate: real IW annotation values and decoded PRI codes quoted in tops-notes
-  section 1 (IW3 rank not public: derived from the geometry).
+  section 1 (IW3 rank not public: derived from the geometry). The resulting TXPRR,
+  TXPSF, TXPL and PRI codes equal those of a real S1A IW RAW product
+  (jmfriedt/sentinel1_level0 issue #3; checked in the tests).
 * Stripmap off-nadir angles: ESA Sentinel-1 SAR user guide, "Stripmap" page, table 2
   (at minimum orbit altitude). Stripmap chirp bandwidths span 87.6-42.2 MHz (S1 user
   guide figures); per beam we use the bandwidth of the decimation filter that the beam
@@ -25,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from sar.constants import F_REF
 from sar.errors import SimulationError
@@ -211,7 +214,8 @@ def mode_swaths(mode: str) -> tuple[SwathParameters, ...]:
     return tuple(swath_parameters(n) for n in names)
 
 
-def azimuth_beam_address(steering_angle: float | np.ndarray) -> np.ndarray:
-    """10-bit azimuth beam address of a steering angle (rad), 512 at boresight."""
+def azimuth_beam_address(steering_angle: npt.ArrayLike) -> npt.NDArray[np.uint16]:
+    """10-bit azimuth beam address of a steering angle (rad), 512 at boresight (assumed
+    linear mapping, :data:`AZIMUTH_BEAM_ANGLE_PER_ADDRESS`)."""
     addr = np.rint(512 + np.asarray(steering_angle) / AZIMUTH_BEAM_ANGLE_PER_ADDRESS)
     return np.clip(addr, 0, 1023).astype(np.uint16)

@@ -19,6 +19,7 @@ import pytest
 from streams.bus import KafkaBus
 from streams.delivery import DeliveryService, RetryPolicy, publish_attempts, run_delivery
 from streams.delivery_ledger import DeliveryLedger, DeliveryStatus, InvalidAckIdError
+from streams.errors import ConfigurationError
 from streams.objectstore import ObjectStore
 from streams.products import ProductRecord
 from streams.s3server import LocalS3Server
@@ -62,6 +63,7 @@ class WebhookReceiver:
     credentials: tuple[str, str] | None = None
     requests: list[Received] = field(default_factory=list)
     refused: int = 0
+    delay_s: float = 0.0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -72,6 +74,8 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if receiver.delay_s > 0:
+                    time.sleep(receiver.delay_s)
                 if receiver.credentials is not None:
                     user, pw = receiver.credentials
                     token = base64.b64encode(f"{user}:{pw}".encode()).decode()
@@ -311,6 +315,27 @@ def test_rejected_credentials_fail_at_once(env: Env, receiver: WebhookReceiver) 
     assert receiver.requests == [] and receiver.refused == 1
 
 
+def test_slow_endpoint_times_out_and_is_retried(env: Env, receiver: WebhookReceiver) -> None:
+    receiver.delay_s = 1.0
+    env.subscribe({"kind": "webhook", "url": receiver.url, "timeout_s": 0.2})
+    fast = WebhookReceiver()
+    fast.start()
+    try:
+        env.subscribe({"kind": "webhook", "url": fast.url})
+        attempts = env.service.handle(make_product())
+        assert sorted(a.status.value for a in attempts) == ["delivered", "pending"]
+        (slow,) = [a for a in attempts if a.status is DeliveryStatus.PENDING]
+        assert "timed out" in (slow.error or "")
+        assert len(fast.requests) == 1
+        receiver.delay_s = 0.0
+        assert slow.next_retry is not None
+        env.clock.now = slow.next_retry
+        (again,) = env.service.retry_due()
+        assert again.status is DeliveryStatus.DELIVERED and again.attempt == 2
+    finally:
+        fast.stop()
+
+
 def test_ledger_survives_restart(env: Env, receiver: WebhookReceiver) -> None:
     receiver.fail_next = 1
     sub = env.subscribe({"kind": "webhook", "url": receiver.url})
@@ -343,7 +368,7 @@ def test_backoff_policy_numbers() -> None:
     draws = [jittered.delay_s(3, rng) for _ in range(200)]
     assert min(draws) >= 4.0 and max(draws) <= 8.0
     assert max(draws) - min(draws) > 3.0  # spread, not constant
-    with pytest.raises(ValueError, match="jitter"):
+    with pytest.raises(ConfigurationError, match="jitter"):
         RetryPolicy(jitter=2.0)
 
 
@@ -386,6 +411,7 @@ def test_objectstore_copy_to_s3(env: Env, s3_server: LocalS3Server) -> None:
     bucket = s3_server.create_bucket("eoport-deliveries")
     data = b"\x00\x01burst-bytes" * 1000
     product = make_product(url=write_source(env.tmp, data), size_bytes=len(data))
+    env.service.close()
     env.service = new_service(env, POLICY, s3=s3_server.endpoint)
     env.subscribe({"kind": "objectstore", "prefix": f"{bucket}user-a"})
     (a,) = env.service.handle(product)

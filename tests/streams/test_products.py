@@ -145,6 +145,14 @@ def test_parse_geometry_errors(geometry: dict[str, Any], message: str) -> None:
         parse_geometry(geometry, ("Polygon", "MultiPolygon"), "aoi")
 
 
+def test_global_band_is_accepted() -> None:
+    world = {
+        "type": "Polygon",
+        "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]],
+    }
+    assert parse_geometry(world).area == pytest.approx(360.0 * 180.0)
+
+
 def test_parse_geometry_ok_with_hole() -> None:
     hole = [[10.2, 45.2], [10.4, 45.2], [10.4, 45.4], [10.2, 45.4], [10.2, 45.2]]
     shape = parse_geometry({"type": "Polygon", "coordinates": [SQUARE, hole]})

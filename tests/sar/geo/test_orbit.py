@@ -113,3 +113,18 @@ def test_two_body_is_circular() -> None:
     )
     radius = np.linalg.norm(so.orbit.positions, axis=1)
     assert np.ptp(radius) < 1e-3
+
+
+def test_nadir_placement() -> None:
+    so = make_orbit(1.4e9, 30.0, 10.0, before=5.0, after=5.0)
+    pos, vel = interpolate_orbit(so.orbit, 1.4e9)
+    los = so.reference_xyz - pos
+    assert abs(los @ vel) / np.linalg.norm(los) < 1e-6
+    cross = np.cross(vel, pos)
+    assert abs(los @ cross) / (np.linalg.norm(los) * np.linalg.norm(cross)) < 1e-10
+    assert 690e3 < np.linalg.norm(los) < 720e3
+
+
+def test_bad_orbit_span() -> None:
+    with pytest.raises(GeometryError, match="step must be positive"):
+        make_orbit(1.4e9, 0.0, 0.0, step=0.0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -11,7 +9,8 @@ import pytest
 from sar.l0.fields import HeaderArray, empty_headers
 from sar.l0.packets import encode_packets
 
-Builder = Callable[..., tuple[bytes, HeaderArray, npt.NDArray[np.complex64]]]
+Stream = tuple[bytes, HeaderArray, npt.NDArray[np.complex64]]
+"""(packet bytes, headers given to the encoder, samples given to the encoder)."""
 
 
 def build_stream(
@@ -43,6 +42,6 @@ def build_stream(
 
 
 @pytest.fixture
-def stream() -> tuple[bytes, HeaderArray, npt.NDArray[np.complex64]]:
+def stream() -> Stream:
     """Six packets mixing FDBAQ, bypass and BAQ 4/5-bit."""
     return build_stream()

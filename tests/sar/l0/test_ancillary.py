@@ -13,7 +13,9 @@ def _headers_with_cycles(times: list[float], start_index: int = 1) -> np.ndarray
     for k, t in enumerate(times):
         pos = (7.0e6 + 1000.0 * k, -1.234567891e6, 12.5)
         vel = (1.5, -7500.25, 100.125)
-        words.append(encode_ancillary_words(pos, vel, t, (0.5, 0.5, -0.5, 0.5), (0.1, 0.2, 0.3), t + 0.25))
+        words.append(
+            encode_ancillary_words(pos, vel, t, (0.5, 0.5, -0.5, 0.5), (0.1, 0.2, 0.3), t + 0.25)
+        )
     all_words = np.concatenate(words)
     index = np.tile(np.arange(1, 65), len(times))
     all_words, index = all_words[start_index - 1 :], index[start_index - 1 :]

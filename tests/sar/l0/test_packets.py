@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import sentinel1decoder
 
-from sar.errors import CorruptPacketError, SyncMarkerError, TruncatedPacketError
+from sar.errors import CorruptPacketError, Level0Error, SyncMarkerError, TruncatedPacketError
 from sar.l0.fields import SPEC_FIELD_NAMES
 from sar.l0.packets import decode_packets, encode_packets, read_level0
 
-from .conftest import build_stream
+from .conftest import Stream, build_stream
 
 PNG = bytes.fromhex("89504E470D0A1A0A0000000D49484452") + bytes(200)
 
 
-def test_decode_mixed_modes(stream: tuple) -> None:
+def test_decode_mixed_modes(stream: Stream) -> None:
     data, headers, iq = stream
     packets = decode_packets(data)
     assert len(packets) == 6
@@ -60,7 +60,7 @@ def test_sentinel1decoder_reads_our_packets(tmp_path: Path) -> None:
     np.testing.assert_allclose(theirs[0], ours.iq[0, :512], rtol=1e-5, atol=1e-4)
 
 
-def test_strict_errors_carry_offsets(stream: tuple) -> None:
+def test_strict_errors_carry_offsets(stream: Stream) -> None:
     data, _, _ = stream
     first = int(decode_packets(data).headers["byte_offset"][1])
     bad = bytearray(data)
@@ -91,7 +91,7 @@ def test_number_of_quads_inconsistent() -> None:
     assert len(lenient) == 1 and lenient.dropped_packets == 1
 
 
-def test_lenient_skips_corruption(stream: tuple) -> None:
+def test_lenient_skips_corruption(stream: Stream) -> None:
     data, _, _ = stream
     offsets = decode_packets(data).headers["byte_offset"]
     second = int(offsets[1])
@@ -106,7 +106,7 @@ def test_lenient_skips_corruption(stream: tuple) -> None:
     assert int(result.headers["byte_offset"][0]) == 8
 
 
-def test_lenient_recovers_from_bad_length(stream: tuple) -> None:
+def test_lenient_recovers_from_bad_length(stream: Stream) -> None:
     data, _, _ = stream
     bad = bytearray(data)
     length = int.from_bytes(bad[4:6], "big") + 40  # claims 40 more bytes
@@ -121,3 +121,55 @@ def test_empty_input() -> None:
     result = decode_packets(b"")
     assert len(result) == 0 and result.iq.shape == (0, 0)
     assert set(SPEC_FIELD_NAMES) <= set(result.headers.dtype.names or ())
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_sentinel1decoder_agrees_on_radar_units(tmp_path: Path) -> None:
+    from sar.l0 import radar
+
+    data, headers, iq = build_stream(modes=(12, 12), n_samples=256)
+    ramp = radar.encode_tx_ramp_rate(1.078230e12)
+    headers["tx_ramp_rate"] = [ramp, radar.encode_tx_ramp_rate(-7.0e11)]
+    headers["tx_pulse_start_frequency"] = [
+        radar.encode_tx_pulse_start_frequency(-28.0e6, ramp),
+        radar.encode_tx_pulse_start_frequency(20.0e6, int(headers["tx_ramp_rate"][1])),
+    ]
+    headers["tx_pulse_length"] = radar.encode_ref_clock(52.4e-6)
+    headers["swst"] = radar.encode_ref_clock(98.5e-6)
+    headers["swl"] = radar.encode_ref_clock(330e-6)
+    headers["rx_gain"] = radar.encode_rx_gain(-8.0)
+    headers["range_decimation"] = 8
+    headers["rank"] = 9
+    path = tmp_path / "r.dat"
+    path.write_bytes(encode_packets(headers, iq, brc=2))
+    meta = sentinel1decoder.Level0Decoder(str(path)).decode_metadata()
+    ours = read_level0(path).headers
+    for i in range(2):
+        h = ours[i]
+        rate = radar.tx_ramp_rate_hz_per_s(int(h["tx_ramp_rate"]))
+        start = radar.tx_pulse_start_frequency_hz(
+            int(h["tx_pulse_start_frequency"]), int(h["tx_ramp_rate"])
+        )
+        # sentinel1decoder gives SI units: Hz/s, Hz, s
+        assert meta["Tx Ramp Rate"].iloc[i] == pytest.approx(rate, rel=1e-12)
+        assert meta["Tx Pulse Start Frequency"].iloc[i] == pytest.approx(start, rel=1e-12)
+        assert meta["Tx Pulse Length"].iloc[i] == pytest.approx(
+            radar.tx_pulse_length_s(int(h["tx_pulse_length"])), rel=1e-12
+        )
+        assert meta["SWST"].iloc[i] == pytest.approx(radar.swst_s(int(h["swst"])), rel=1e-12)
+        assert meta["Rx Gain"].iloc[i] == radar.rx_gain_db(int(h["rx_gain"])) == -8.0
+        assert int(meta["Rank"].iloc[i]) == 9
+    assert rate < 0
+
+
+def test_per_packet_brc_and_shape_check() -> None:
+    _, headers, iq = build_stream(modes=(12, 12, 12))
+    data = encode_packets(headers, iq, brc=np.array([0, 2, 4]))
+    packets = decode_packets(data)
+    sizes = packets.headers["packet_data_length"]
+    assert sizes[0] < sizes[1] < sizes[2]  # more bits per sample with higher BRC
+    first_ie_block = data[68] >> 5, data[int(sizes[0]) + 7 + 68] >> 5
+    assert first_ie_block == (0, 2)
+    assert encode_packets(packets.headers, packets.iq, brc=np.array([0, 2, 4])) == data
+    with pytest.raises(Level0Error):
+        encode_packets(headers, iq[0])

@@ -6,6 +6,7 @@ import pytest
 from sar.constants import F_REF
 from sar.errors import CorruptPacketError
 from sar.l0 import radar
+from sar.l0.fields import empty_headers
 
 
 def test_sampling_rates() -> None:
@@ -47,3 +48,25 @@ def test_times() -> None:
     assert radar.packet_time(coarse, fine) == pytest.approx(1.4e9 + 0.75, abs=2**-17)
     np.testing.assert_allclose(radar.packet_time(np.array([5.0]), np.array([0.0])), [5 + 2**-17])
     assert radar.rx_gain_db(radar.encode_rx_gain(-12.5)) == -12.5
+
+
+def test_physical_header_fields_match_scalar_functions() -> None:
+    headers = empty_headers(2)
+    ramp = radar.encode_tx_ramp_rate(-9.0e11)
+    headers["tx_ramp_rate"] = [ramp, radar.encode_tx_ramp_rate(1.1e12)]
+    headers["tx_pulse_start_frequency"] = radar.encode_tx_pulse_start_frequency(25e6, ramp)
+    headers["pri"], headers["swst"], headers["rank"] = 21_000, 4_000, [9, 10]
+    headers["range_decimation"] = [8, 2]
+    headers["rx_gain"], headers["coarse_time"], headers["fine_time"] = 16, 100, 32768
+    fields = radar.physical_header_fields(headers)
+    assert fields["tx_ramp_rate_hz_per_s"][0] == radar.tx_ramp_rate_hz_per_s(ramp)
+    assert fields["tx_pulse_start_frequency_hz"][0] == pytest.approx(
+        radar.tx_pulse_start_frequency_hz(int(headers["tx_pulse_start_frequency"][0]), ramp)
+    )
+    assert fields["range_time_first_sample_s"][1] == pytest.approx(
+        radar.range_time_of_first_sample(10, 21_000, 4_000), rel=1e-15
+    )
+    assert fields["range_sampling_rate_hz"][0] == radar.range_sampling_rate(8)
+    assert np.isnan(fields["range_sampling_rate_hz"][1])
+    assert fields["rx_gain_db"][0] == -8.0
+    assert fields["time_s"][0] == 100.5 + 2**-17

@@ -10,7 +10,7 @@ from sar.errors import SimulationError
 from sar.focus.model import ChirpParameters
 from sar.geo.ellipsoid import geodetic_to_ecef
 from sar.geo.orbit import interpolate_orbit, make_orbit
-from sar.sim.echo import chirp_samples, simulate_echoes
+from sar.sim.echo import AntennaModel, chirp_samples, simulate_echoes
 
 T0 = 1.4e9
 FS = 64.345238e6
@@ -41,7 +41,7 @@ def _peak_position(line: np.ndarray, up: int = 32) -> float:
 def _setup(lines: int, samples: int) -> tuple[np.ndarray, float]:
     times = T0 + (np.arange(lines) - lines // 2) / PRF
     pos, _ = interpolate_orbit(SO.orbit, T0)
-    r0 = np.linalg.norm(TARGET - pos)
+    r0 = float(np.linalg.norm(TARGET - pos))
     win0 = 2 * r0 / SPEED_OF_LIGHT - (samples // 3) / FS
     return times, win0
 
@@ -191,3 +191,39 @@ def test_bad_arguments() -> None:
             SO.orbit, [T0], TARGET[None, :], [1.0], window_start=0.0, sampling_rate=FS,
             n_samples=10, chirp=CHIRP, method="magic",
         )  # fmt: skip
+
+
+def test_antenna_patterns() -> None:
+    """Line energy follows the two-way sinc^2 azimuth pattern and the elevation pattern."""
+    lines, samples = 601, 5000
+    times, win0 = _setup(lines, samples)
+    times = T0 + (np.arange(lines) - lines // 2) * 4 / PRF  # wider span: 1.4 s
+    pos, vel = interpolate_orbit(SO.orbit, times)
+    los = TARGET[None, :] - pos
+    rng = np.linalg.norm(los, axis=1)
+    sin_theta = np.sum(los * vel, axis=1) / (rng * np.linalg.norm(vel, axis=1))
+    x = 12.3 * sin_theta / WAVELENGTH
+    raw = simulate_echoes(
+        SO.orbit, times, TARGET[None, :], [1.0], window_start=win0, sampling_rate=FS,
+        n_samples=samples, chirp=CHIRP, bistatic=False,
+    )  # fmt: skip
+    amp = np.sqrt(np.sum(np.abs(raw.astype(np.complex128)) ** 2, axis=1))
+    ref = amp[lines // 2] * (rng[lines // 2] / rng) ** 2
+    lit = np.abs(x) < 1.5
+    model = np.sinc(x) ** 2
+    np.testing.assert_allclose(amp[lit], (ref * model)[lit], atol=2e-3 * ref[lines // 2])
+    assert np.all(amp[np.abs(x) > 2.0] == 0)  # outside the simulated azimuth extent
+    # elevation: boresight on the target = unit gain; off by 1 deg = sinc^2(H sin(1 deg)/lambda)
+    pos0, _ = interpolate_orbit(SO.orbit, T0)
+    look = np.radians(32.0)  # SO places TARGET at 32 deg off nadir
+    gains = []
+    for boresight in (look, look + np.radians(1.0)):
+        one = simulate_echoes(
+            SO.orbit, [T0], TARGET[None, :], [1.0], window_start=win0, sampling_rate=FS,
+            n_samples=samples, chirp=CHIRP, bistatic=False,
+            antenna=AntennaModel(elevation_boresight=float(boresight)),
+        )  # fmt: skip
+        gains.append(np.abs(one).max())
+    assert gains[0] == pytest.approx(1.0 * (850e3 / np.linalg.norm(TARGET - pos0)) ** 2, rel=1e-5)
+    expected = np.sinc(0.821 * np.sin(np.radians(1.0)) / WAVELENGTH) ** 2
+    assert gains[1] / gains[0] == pytest.approx(expected, rel=1e-4)

@@ -1,0 +1,136 @@
+"""Benchmark of IW TOPS burst focusing (:func:`sar.focus.tops.focus_burst`).
+
+One IW1-sized burst (PRF 1717.13 Hz, f_s 64.345 MHz, 52.4 us chirp of 1.078e12 Hz/s,
+k_psi 1.590368784 deg/s; tops-notes section 1) of random echoes is focused ``repeats``
+times after one warm-up (numba compilation, FFTW planning). Reported against:
+
+- the FFT floor: forward + inverse range and azimuth FFT passes over the same
+  ``lines x samples`` block with the same FFT library and thread count
+  (:func:`sar.focus.fft.fft_floor_seconds`);
+- a plain numpy implementation of the same algorithm
+  (:func:`sar.focus.tops_baseline.focus_burst_baseline`);
+- peak extra memory (tracemalloc, numpy and pyFFTW buffers) over the burst's size.
+
+Run: ``python -m benchmarks.bench_tops [lines] [samples] [workers]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import numpy as np
+
+from sar.focus.fft import configure_fft, fft_floor_seconds
+from sar.focus.model import ChirpParameters, RawData
+from sar.focus.tops import focus_burst
+from sar.focus.tops_baseline import focus_burst_baseline
+from sar.geo.orbit import make_orbit
+
+T_REF = 1.4e9
+IW1_PRF = 1717.13
+IW1_FS = 64.345e6
+IW1_K_PSI_DEG = 1.590368784
+IW1_CHIRP = ChirpParameters(ramp_rate=1.078e12, start_frequency=-0.5 * 1.078e12 * 52.4e-6,
+                            pulse_length=52.4e-6)  # fmt: skip
+
+
+def make_burst(lines: int, samples: int, seed: int = 0) -> RawData:
+    """An IW1 raw burst of complex Gaussian echoes (content does not change the cost)."""
+    orbit = make_orbit(T_REF, 10.0, 20.0, look_angle_deg=32.0, before=20, after=20).orbit
+    rng = np.random.default_rng(seed)
+    echoes = np.empty((lines, samples), dtype=np.complex64)
+    echoes.real = rng.standard_normal((lines, samples), dtype=np.float32)
+    echoes.imag = rng.standard_normal((lines, samples), dtype=np.float32)
+    times = np.asarray(T_REF + (np.arange(lines) - 0.5 * (lines - 1)) / IW1_PRF, dtype=np.float64)
+    return RawData(
+        echoes=echoes, line_times=times, slant_range_time=2 * 800e3 / 299_792_458.0,
+        range_sampling_rate=IW1_FS, prf=IW1_PRF, chirp=IW1_CHIRP, orbit=orbit, mode="IW",
+        swath="IW1", azimuth_steering_rate=math.radians(IW1_K_PSI_DEG),
+    )  # fmt: skip
+
+
+def run_tops_benchmark(
+    lines: int = 1500, samples: int = 20000, repeats: int = 3, workers: int = 2,
+    baseline: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Time TOPS focusing of one burst and compare with the FFT floor and plain numpy.
+
+    Parameters
+    ----------
+    lines, samples
+        Raw burst size.
+    repeats
+        Timed repetitions (median reported).
+    workers
+        Threads for focusing and for the FFT floor.
+    baseline
+        Also time the plain numpy version (one run; it is slow).
+
+    Returns
+    -------
+    dict
+        ``seconds`` (median), ``cold_seconds`` (first call, with compilation and planning),
+        ``fft_floor_seconds``, ``ratio_to_floor``, ``baseline_seconds``, ``speedup``,
+        ``peak_extra_bytes``, ``burst_bytes``, ``peak_extra_ratio``, ``stages`` (wall s),
+        ``profile`` (thread-seconds per step), shapes and sizes.
+    """
+    raw = make_burst(lines, samples)
+    configure_fft(threads=workers)
+    t0 = time.perf_counter()
+    slc = focus_burst(raw, workers=workers)
+    cold = time.perf_counter() - t0
+    times = []
+    stages: dict[str, float] = {}
+    profile: dict[str, float] = {}
+    for _ in range(repeats):
+        stages.clear()
+        profile.clear()
+        t0 = time.perf_counter()
+        slc = focus_burst(raw, workers=workers, timings=stages, profile=profile)
+        times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    del slc
+    tracemalloc.start()
+    base_mem = tracemalloc.get_traced_memory()[0]
+    slc = focus_burst(raw, workers=workers)
+    peak = tracemalloc.get_traced_memory()[1] - base_mem
+    tracemalloc.stop()
+    out_shape = slc.image.shape
+    meta = dict(slc.metadata)
+    del slc
+    floor = fft_floor_seconds(lines, samples, repeats)
+    result: dict[str, Any] = {
+        "lines": lines, "samples": samples, "workers": workers,
+        "output_shape": list(out_shape), "mosaic_length": meta["tops_mosaic_length"],
+        "specan_length": meta["tops_specan_length"], "seconds": seconds,
+        "all_seconds": times, "cold_seconds": cold, "fft_floor_seconds": floor,
+        "ratio_to_floor": seconds / floor, "peak_extra_bytes": int(peak),
+        "burst_bytes": int(raw.echoes.nbytes),
+        "peak_extra_ratio": peak / raw.echoes.nbytes, "stages": stages, "profile": profile,
+        "cpu_count": os.cpu_count(),
+    }  # fmt: skip
+    if baseline:
+        t0 = time.perf_counter()
+        focus_burst_baseline(raw)
+        result["baseline_seconds"] = time.perf_counter() - t0
+        result["speedup"] = result["baseline_seconds"] / seconds
+    return result
+
+
+def main(argv: list[str]) -> None:
+    """Command line: ``[lines] [samples] [workers]``; prints JSON."""
+    lines = int(argv[0]) if argv else 1500
+    samples = int(argv[1]) if len(argv) > 1 else 20000
+    workers = int(argv[2]) if len(argv) > 2 else 2
+    print(json.dumps(run_tops_benchmark(lines, samples, workers=workers), indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
