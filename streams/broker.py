@@ -237,7 +237,7 @@ class LocalBroker:
             f"log {self.log_path}: {self.log_tail()}"
         )
 
-    def stop(self, grace_s: float = 2.0) -> None:
+    def stop(self, grace_s: float = 1.0) -> None:
         """Stop the broker: SIGTERM, then SIGKILL after ``grace_s`` seconds.
 
         Tansu ignores SIGTERM while clients stay connected, hence the escalation.

@@ -487,6 +487,7 @@ class KafkaBus:
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": 10,
             }
         )
 
@@ -506,7 +507,8 @@ class KafkaBus:
             If the metadata request fails.
         """
         try:
-            metadata = self.admin.list_topics(topic=topic, timeout=timeout_s)
+            # all topics: a Metadata request naming the topic auto-creates it on Tansu
+            metadata = self.admin.list_topics(timeout=timeout_s)
         except KafkaException as exc:
             raise BrokerUnavailableError(f"metadata for {topic} failed: {exc}") from exc
         info = metadata.topics.get(topic)

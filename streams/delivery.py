@@ -32,7 +32,13 @@ from prometheus_client import Counter, Histogram
 from streams.bus import Consumer, Producer, records_by_partition
 from streams.delivery_ledger import DeliveryAttempt, DeliveryLedger, DeliveryStatus
 from streams.delivery_targets import copy_to_prefix, post_webhook
-from streams.errors import ConfigurationError, PermanentError, SchemaError, StreamError
+from streams.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    SchemaError,
+    StreamError,
+)
 from streams.products import ProductRecord
 from streams.records import Record
 from streams.s3server import S3Endpoint
@@ -378,7 +384,18 @@ def process_batch(
     if producer is not None:
         producer.flush()
     for part in records_by_partition(batch).values():
-        consumer.commit(part[-1])
+        try:
+            consumer.commit(part[-1])
+        except RetryableError as exc:
+            # the partition moved to another member (or the broker is away): whoever
+            # reads these records again finds them in the ledger, so nothing is doubled
+            log.warning(
+                "commit of %s[%d]@%d failed: %s",
+                part[-1].topic,
+                part[-1].partition,
+                part[-1].offset,
+                exc,
+            )
     return made
 
 

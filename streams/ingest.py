@@ -17,16 +17,18 @@ the copy (same sequence number, same checksum).
 from __future__ import annotations
 
 import io
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from streams.bus import KafkaProducer
 from streams.chunks import MAX_CHUNK_PAYLOAD, Chunk, ChunkCutter, encode_chunk
 from streams.errors import BrokerUnavailableError, DeliveryError
+from streams.metrics import CHUNK_BYTES_PUBLISHED, CHUNKS_PUBLISHED, CHUNKS_RESENT
 from streams.records import OutgoingRecord, Record
 from streams.topics import RAW_CHUNKS
 
@@ -168,6 +170,8 @@ def replay_pass(
         for r in records:
             producer.send(r.topic, r.key, r.value, r.headers, on_delivery=delivered)
         resent += len(records)
+        if records:
+            resent_metric.inc(len(records))
 
     def check_outage() -> None:
         if time.monotonic() - last_progress > max_outage_s:
@@ -176,6 +180,9 @@ def replay_pass(
                 f"{max_outage_s:.0f} s ({producer.in_flight} chunks unacknowledged)"
             )
 
+    published_metric = CHUNKS_PUBLISHED.labels(station, str(channel))
+    bytes_metric = CHUNK_BYTES_PUBLISHED.labels(station)
+    resent_metric = CHUNKS_RESENT.labels(station)
     start = time.monotonic()
     for block, is_last in _blocks(data, chunk_size):
         for chunk in cutter.cut(block, datetime.now(UTC), last=is_last, sensing=sensing):
@@ -186,6 +193,8 @@ def replay_pass(
             producer.send(topic, chunk.key, encode_chunk(chunk), CHUNK_SCHEMA_HEADER, delivered)
             n_chunks += 1
             n_bytes += len(chunk.payload)
+            published_metric.inc()
+            bytes_metric.inc(len(chunk.payload))
             if on_chunk is not None:
                 on_chunk(chunk)
             producer.poll(0)
@@ -202,3 +211,60 @@ def replay_pass(
             resend(exc.undelivered)
             check_outage()
     return ReplayReport(n_chunks, n_bytes, acked, resent, time.monotonic() - start)
+
+
+def replay_channels(
+    channels: Mapping[int, bytes | str | Path | BinaryIO],
+    make_producer: Callable[[], KafkaProducer],
+    *,
+    station: str,
+    pass_id: str,
+    **options: Any,
+) -> dict[int, ReplayReport]:
+    """Replay several downlink channels of one pass at once, one thread and producer each
+    (Sentinel-1: channels 1 and 2, 2 x 260 Mbit/s).
+
+    Parameters
+    ----------
+    channels
+        Channel number -> that channel's byte stream (see :func:`replay_pass`).
+    make_producer
+        Called once per channel (e.g. ``bus.producer``).
+    station, pass_id
+        Pass identity.
+    **options
+        Passed to :func:`replay_pass` (``topic``, ``chunk_size``, ``speedup`` ...).
+
+    Returns
+    -------
+    dict
+        Channel -> its report.
+
+    Raises
+    ------
+    StreamError
+        The first error of any channel, after every thread ended.
+    """
+    reports: dict[int, ReplayReport] = {}
+    errors: list[BaseException] = []
+
+    def run(channel: int, data: bytes | str | Path | BinaryIO) -> None:
+        try:
+            reports[channel] = replay_pass(
+                data, make_producer(), station=station, pass_id=pass_id, channel=channel,
+                **options,
+            )
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(ch, data), name=f"replay-{station}-{ch}")
+        for ch, data in channels.items()
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return reports

@@ -110,7 +110,7 @@ def _probe_ends(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise BrokerUnavailableError(f"end-offset probe on {topic} timed out ({pending})")
-        for msg in consumer.consume(1000, min(remaining, 0.5)):
+        for msg in consumer.consume(1000, min(remaining, 0.05)):
             p = msg.partition()
             err = msg.error()
             low = result[p][0]

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import shapely
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from shapely import geometry as sgeom
 from shapely.validation import explain_validity
@@ -83,11 +84,19 @@ class InvalidGeometryError(SchemaError, ValueError):
 # ---------------------------------------------------------------------------- geometry
 
 
+MAX_POSITIONS = 100_000
+"""Most positions a geometry may have (AOIs are matched against every product)."""
+
+
 def _check_ring(ring: Any, where: str) -> list[tuple[float, float]]:
     if not isinstance(ring, Sequence) or isinstance(ring, str | bytes):
         raise InvalidGeometryError(f"{where} is not a list of positions")
     if len(ring) == 0:
         raise InvalidGeometryError(f"{where} is empty")
+    if len(ring) > MAX_POSITIONS:
+        raise InvalidGeometryError(
+            f"{where} has {len(ring)} positions; at most {MAX_POSITIONS} are accepted"
+        )
     points: list[tuple[float, float]] = []
     for k, pos in enumerate(ring):
         if (
@@ -191,6 +200,11 @@ def parse_geometry(
         )
     if shape.convex_hull.area <= 0.0:
         raise InvalidGeometryError(f"{what} has zero area (its positions lie on a line)")
+    n_positions = int(shapely.get_num_coordinates(shape))
+    if n_positions > MAX_POSITIONS:
+        raise InvalidGeometryError(
+            f"{what} has {n_positions} positions; at most {MAX_POSITIONS} are accepted"
+        )
     if not shape.is_valid:
         raise InvalidGeometryError(f"{what} is not a valid {gtype}: {explain_validity(shape)}")
     if shape.is_empty or shape.area <= 0.0:

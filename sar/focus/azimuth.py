@@ -122,8 +122,13 @@ def azimuth_filter_nodes(
     wavelength: float,
     range_sampling_rate: float,
     reference: str = "time",
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """RCMC shift, matched-filter phase and window weight on the range nodes.
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.complex128]]:
+    """RCMC shift, matched-filter phase and complex weight on the range nodes.
+
+    The filter at node ``j`` and Doppler bin ``i`` is ``weight * exp(1j * phase)``: the
+    smooth analytic phase ``4 pi R0 (D - 1) / lambda`` (minus the delay ramp) is kept
+    apart from the slowly varying complex residual (window and Fresnel ripple), so that
+    both interpolate linearly between nodes.
 
     Parameters
     ----------
@@ -155,7 +160,7 @@ def azimuth_filter_nodes(
     Returns
     -------
     tuple of numpy.ndarray
-        ``shift`` (samples), ``phase`` (rad), ``weight``; each [n, nodes].
+        ``shift`` (samples), ``phase`` (rad), complex ``weight``; each [n, nodes].
     """
     if not 0.0 < bandwidth <= prf:
         raise FocusError(f"azimuth bandwidth {bandwidth} Hz must be in (0, PRF = {prf} Hz]")
@@ -172,16 +177,16 @@ def azimuth_filter_nodes(
     analytic = (4.0 * math.pi / wavelength) * r0 * (d - 1.0)
     if reference == "frequency":
         phase = analytic
-        weight = window_weights(spec, (f - fdc[None, :]) / bandwidth) / n
+        weight = (window_weights(spec, (f - fdc[None, :]) / bandwidth) / n).astype(complex)
     else:
         ref = azimuth_reference(n, prf, r0[0], v[0], fdc, window=spec, bandwidth=bandwidth,
                                 wavelength=wavelength)
         h = np.conj(np.fft.fft(ref, axis=0))
         del ref
-        phase = analytic + np.angle(h * np.exp(-1j * analytic))
+        phase = analytic
         # |FFT| of a unit chirp sampled at the PRF is PRF / sqrt(|K_a|): divide it out.
         ka = 2.0 * v * v / (wavelength * r0)
-        weight = np.abs(h) * np.sqrt(ka) / (n * prf)
+        weight = h * np.exp(-1j * analytic) * (np.sqrt(ka) / (n * prf))
     phase -= 2.0 * math.pi * f * dly
     return shift, phase, weight
 

@@ -54,7 +54,7 @@ def _rcmc_filter_baseline(
         idx = (start[node] + r)[:, None] + np.arange(taps)[None, :]
         value = np.sum(weights[node] * row[idx], axis=1)
         ph = np.interp(r, grid, phase[i])
-        w = np.interp(r, grid, weight[i])
+        w = np.interp(r, grid, weight[i].real) + 1j * np.interp(r, grid, weight[i].imag)
         out[i] = value * w * np.exp(1j * ph)
     return out
 

@@ -63,6 +63,66 @@ def _single(values: npt.NDArray[Any], what: str) -> int:
     return int(unique[0])
 
 
+DATATION_STEP = 2.0**-16
+"""Resolution of the packet datation fine time, s (S1-IF-ASD-PL-0007 section 3.2.1)."""
+
+MAX_MISSING_FRACTION = 0.05
+"""Largest fraction of missing PRIs tolerated inside one selection (filled with zeros)."""
+
+
+def line_grid(
+    pri_count: npt.NDArray[Any], stamps: npt.NDArray[np.float64], pri: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Place packets on a regular line grid from their PRI counters.
+
+    Packet datation is quantised to 2^-16 s (15 us, a few percent of a PRI), so line
+    times are rebuilt as ``t0 + k * PRI`` with ``k`` from the PRI count (section
+    3.2.4.2, wrapping at 2^32) and ``t0`` fitted to the datation of all lines. Missing
+    PRIs become empty (zero) lines.
+
+    Parameters
+    ----------
+    pri_count
+        PRI counter of each packet, in time order.
+    stamps
+        Packet datation, GPS s.
+    pri
+        Pulse repetition interval, s.
+
+    Returns
+    -------
+    rows
+        Line index of each packet in the grid.
+    times
+        Time of every grid line, GPS s.
+
+    Raises
+    ------
+    FocusError
+        Duplicate PRI counts, too many missing lines, or datation inconsistent with PRI.
+    """
+    counts = pri_count.astype(np.int64)
+    steps = np.diff(counts) % (1 << 32)
+    rows = np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
+    if np.any(steps == 0):
+        raise FocusError("duplicate PRI counts in one swath and polarisation")
+    n_lines = int(rows[-1]) + 1
+    missing = n_lines - rows.size
+    if missing > MAX_MISSING_FRACTION * n_lines:
+        raise FocusError(
+            f"{missing} of {n_lines} PRIs are missing (more than "
+            f"{MAX_MISSING_FRACTION:.0%}): the selection is not one continuous acquisition"
+        )
+    t0 = float(np.mean(stamps - rows * pri))
+    residual = np.abs(stamps - (t0 + rows * pri))
+    if float(residual.max()) > 2.0 * DATATION_STEP:
+        raise FocusError(
+            f"packet datation departs from the PRI grid by {residual.max() * 1e6:.1f} us "
+            "(wrong PRI or PRI counter)"
+        )
+    return rows, t0 + np.arange(n_lines, dtype=np.float64) * pri
+
+
 def raw_from_packets(
     packets: Any,
     orbit: Orbit,
@@ -115,10 +175,10 @@ def raw_from_packets(
     pol = str(_pick(pols, polarisation, "polarisation"))
     idx = np.nonzero(sel)[0][pols == pol]
     h = headers[idx]
-    times = np.asarray(radar.packet_time(h["coarse_time"], h["fine_time"]), dtype=np.float64)
-    order = np.argsort(times, kind="stable")
-    idx, h, times = idx[order], h[order], times[order]
-    if times.size < 2:
+    stamps = np.asarray(radar.packet_time(h["coarse_time"], h["fine_time"]), dtype=np.float64)
+    order = np.argsort(stamps, kind="stable")
+    idx, h, stamps = idx[order], h[order], stamps[order]
+    if stamps.size < 2:
         raise FocusError("fewer than 2 echo lines in the selection")
     ramp_code = _single(h["tx_ramp_rate"], "TXPRR")
     chirp = ChirpParameters(
@@ -128,6 +188,7 @@ def raw_from_packets(
         pulse_length=radar.tx_pulse_length_s(_single(h["tx_pulse_length"], "TXPL")),
     )
     pri_code = _single(h["pri"], "PRI")
+    rows, times = line_grid(h["pri_count"], stamps, radar.pri_s(pri_code))
     fs = radar.range_sampling_rate(_single(h["range_decimation"], "range decimation"))
     tau = np.array([radar.range_time_of_first_sample(int(r), pri_code, int(s))
                     for r, s in zip(h["rank"], h["swst"], strict=True)])
@@ -135,8 +196,8 @@ def raw_from_packets(
     shift = np.rint((tau - tau0) * fs).astype(np.int64)
     n_samples = h["n_samples"].astype(np.int64)
     width = int(np.max(shift + n_samples))
-    echoes = np.zeros((idx.size, width), dtype=np.complex64)
-    for line, (src, k, n) in enumerate(zip(idx, shift, n_samples, strict=True)):
+    echoes = np.zeros((times.size, width), dtype=np.complex64)
+    for line, src, k, n in zip(rows, idx, shift, n_samples, strict=True):
         echoes[line, k: k + n] = iq[src, :n]
     mode, name = swath_name(swath_no)
     return RawData(
@@ -151,5 +212,9 @@ def raw_from_packets(
         swath=name,
         polarisation=pol,
         data_take_id=int(h["data_take_id"][0]),
-        extra={"swath_number": swath_no, "swst_shifts": int(np.count_nonzero(shift))},
+        extra={
+            "swath_number": swath_no,
+            "swst_shifts": int(np.count_nonzero(shift)),
+            "missing_lines": int(times.size - idx.size),
+        },
     )

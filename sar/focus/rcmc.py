@@ -17,6 +17,7 @@ advanced by a phasor recurrence inside each node interval.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numba
 import numpy as np
@@ -83,7 +84,8 @@ def _rcmc_rows(
     data: Float32Array,
     shift: FloatArray,
     phase: FloatArray,
-    weight: FloatArray,
+    weight_re: FloatArray,
+    weight_im: FloatArray,
     node_step: int,
     table: Float32Array,
     apply_filter: bool,
@@ -135,8 +137,10 @@ def _rcmc_rows(
             t6 = tw[6]
             t7 = tw[7]
             if apply_filter:
-                w0 = weight[i, j]
-                dw = (weight[i, j + 1] - w0) / node_step
+                w0 = weight_re[i, j]
+                dw = (weight_re[i, j + 1] - w0) / node_step
+                v0 = weight_im[i, j]
+                dv = (weight_im[i, j + 1] - v0) / node_step
                 p0 = phase[i, j]
                 dp = (phase[i, j + 1] - p0) / node_step
                 c = np.cos(p0)
@@ -145,8 +149,9 @@ def _rcmc_rows(
                 sn = np.sin(dp)
                 for u in range(r1 - r0):
                     g = w0 + dw * u
-                    gr[u] = c * g
-                    gi[u] = s * g
+                    h = v0 + dv * u
+                    gr[u] = c * g - s * h
+                    gi[u] = c * h + s * g
                     c, s = c * cs - s * sn, c * sn + s * cs
             for r in range(r0, r1):
                 b = 2 * (start + r)
@@ -183,7 +188,7 @@ def correct_range_migration(
     node_step: int,
     *,
     phase: FloatArray | None = None,
-    weight: FloatArray | None = None,
+    weight: npt.NDArray[np.floating[Any] | np.complexfloating[Any, Any]] | None = None,
     taps: int = DEFAULT_TAPS,
 ) -> ComplexArray:
     """RCMC (and optionally a filter) on a range-Doppler block, in place.
@@ -198,7 +203,7 @@ def correct_range_migration(
     node_step
         Samples between nodes (nodes at ``0, node_step, ...``, see :func:`node_count`).
     phase, weight
-        Optional filter phase (rad) and real weight at the nodes, same shape as ``shift``;
+        Optional filter phase (rad) and real or complex weight at the nodes, same shape as ``shift``;
         both or neither.
     taps
         Interpolator length (even).
@@ -219,9 +224,10 @@ def correct_range_migration(
                   or weight.shape != shift.shape):
         raise FocusError("phase and weight nodes must both be given with the shift's shape")
     ph = phase if phase is not None else shift
-    wt = weight if weight is not None else shift
+    wt = np.asarray(weight) if weight is not None else shift
     _rcmc_rows(data.view(np.float32), np.ascontiguousarray(shift, dtype=np.float64),
                np.ascontiguousarray(ph, dtype=np.float64),
-               np.ascontiguousarray(wt, dtype=np.float64), int(node_step),
+               np.ascontiguousarray(wt.real, dtype=np.float64),
+               np.ascontiguousarray(np.imag(wt), dtype=np.float64), int(node_step),
                interpolation_table(taps), bool(apply))
     return data

@@ -100,7 +100,7 @@ class FocusPlan:
     fm_rate: Polynomial
     taps: int = DEFAULT_TAPS
     node_step: int = NODE_STEP
-    _filters: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = field(
+    _filters: dict[int, tuple[FloatArray, FloatArray, npt.NDArray[np.complex128]]] = field(
         default_factory=dict, repr=False
     )
 
@@ -109,7 +109,9 @@ class FocusPlan:
         """Lines lost at the two edges of a block (one synthetic aperture plus margins)."""
         return self.lines_before + self.lines_after
 
-    def filter_nodes(self, n_az: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def filter_nodes(
+        self, n_az: int
+    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.complex128]]:
         """(shift, phase, weight) on the nodes for an azimuth FFT of length ``n_az``."""
         nodes = self._filters.get(n_az)
         if nodes is None:

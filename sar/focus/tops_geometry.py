@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,7 @@ PROCESSED_BANDWIDTH = {"IW1": 327.0, "IW2": 313.0, "IW3": 314.0}
 _GEOMETRY_NODES = 9
 
 
-def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5, 7)) -> int:
+def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5)) -> int:
     """Smallest integer >= ``n`` whose prime factors are all in ``primes`` (fast FFT size)."""
     m = max(1, int(n))
     while True:
@@ -54,7 +55,7 @@ def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5, 7)) -> int:
         m += 1
 
 
-def smooth_sizes_between(lo: int, hi: int, primes: tuple[int, ...] = (2, 3, 5, 7)) -> list[int]:
+def smooth_sizes_between(lo: int, hi: int, primes: tuple[int, ...] = (2, 3, 5)) -> list[int]:
     """All fast FFT sizes in ``[lo, hi]``."""
     out = []
     m = smooth_size(lo, primes)
@@ -90,11 +91,16 @@ class BurstGeometry:
     tau_nodes: FloatArray
     v_e_nodes: FloatArray
 
+    @cached_property
+    def _velocity_coefficients(self) -> FloatArray:
+        xn = (self.tau_nodes - self.tau_nodes[0]) * 1e6
+        coef = np.polynomial.polynomial.polyfit(xn, self.v_e_nodes, min(2, xn.size - 1))
+        return np.asarray(coef, dtype=np.float64)
+
     def effective_velocity(self, tau: npt.ArrayLike) -> FloatArray:
         """Effective velocity (m/s) at two-way time(s) ``tau`` (s)."""
         x = (np.asarray(tau, dtype=np.float64) - self.tau_nodes[0]) * 1e6
-        xn = (self.tau_nodes - self.tau_nodes[0]) * 1e6
-        coef = np.polynomial.polynomial.polyfit(xn, self.v_e_nodes, min(2, xn.size - 1))
+        coef = self._velocity_coefficients
         return np.asarray(np.polynomial.polynomial.polyval(x, coef), dtype=np.float64)
 
     def fm_rate(self, tau: npt.ArrayLike) -> FloatArray:
@@ -194,12 +200,12 @@ def plan_azimuth(
     kt_mean = math.sqrt(float(kt[0] * kt[1]))
     spread = float(abs(kt[1] - kt[0]) / kt_mean)
     # k_s' spans +-spread/2 around k_s: leave room for it in N'
-    low = 1.0 - 0.5 * spread - 0.01
+    low = 1.0 - 0.5 * spread - 0.016
     n_min = int(math.ceil((lines * (k_s / (k_s * low)) + prf * prf / (k_s * low)) * 1.0)) + 16
     best: tuple[float, int, int] | None = None
     for n1 in smooth_sizes_between(n_min, int(n_min * 1.25) + 64):
         ideal = k_s * n1 / (kt_mean * azimuth_time_interval * prf)
-        for n2 in smooth_sizes_between(int(ideal * 0.99), int(ideal * 1.01) + 1):
+        for n2 in smooth_sizes_between(int(ideal * 0.985), int(ideal * 1.015) + 1):
             err = abs(n2 / ideal - 1.0)
             cost = n1 * math.log2(n1) * 2.0 + n2 * math.log2(n2) + 2000.0 * n1 * err
             if best is None or cost < best[0]:

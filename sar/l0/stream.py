@@ -3,7 +3,10 @@
 :class:`PacketScanner` applies the framing rules of :mod:`sar.l0.framing`
 (S1-IF-ASD-PL-0007 sections 3.1 and 3.2.2) to a byte stream fed piece by piece: it
 buffers a packet that spans chunks, and on a corrupt position searches byte by byte for
-the next plausible packet start, counting what it skips.
+the next plausible packet start, counting what it skips. Packets are emitted as soon as
+they are complete (no look-ahead), so a header with a wrong but plausible length is
+emitted as is and the damage shows as a corrupt event where the next packet should start;
+:func:`sar.l0.packets.decode_packets` then rejects the bad packet's user data.
 """
 
 from __future__ import annotations

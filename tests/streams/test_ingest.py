@@ -13,7 +13,7 @@ import pytest
 from streams.broker import LocalBroker
 from streams.bus import KafkaBus
 from streams.chunks import Chunk, decode_chunk
-from streams.ingest import X_BAND_CHANNEL_RATE_BYTES_PER_S, replay_pass
+from streams.ingest import X_BAND_CHANNEL_RATE_BYTES_PER_S, replay_channels, replay_pass
 from streams.reassembly import ChannelReassembler, Segment
 from streams.topics import TopicSpec, ensure_topics
 from tests.conftest import make_test_bus
@@ -64,6 +64,20 @@ def test_replay_publishes_the_whole_pass(
     assert [c.seq for c in chunks] == list(range(21))  # one key: one partition, in order
     rebuilt, r = reassemble(chunks, "MAT/p1/1")
     assert rebuilt == data and r.complete and chunks[-1].last
+
+
+def test_two_channels_replay_concurrently(bus: KafkaBus, new_topic: Callable[..., str]) -> None:
+    topic = new_topic(partitions=4)
+    streams = {ch: random.Random(ch).randbytes(300_000 + ch) for ch in (1, 2)}
+    reports = replay_channels(
+        streams, bus.producer, station="MAT", pass_id="p4", topic=topic, chunk_size=50_000,
+        speedup=1.0,
+    )
+    assert {ch: r.chunks for ch, r in reports.items()} == {1: 7, 2: 7}
+    chunks = read_topic(bus, topic, "g-two", 14)
+    for ch, data in streams.items():
+        rebuilt, r = reassemble([c for c in chunks if c.channel == ch], f"MAT/p4/{ch}")
+        assert rebuilt == data and r.complete
 
 
 def test_replay_is_paced_at_the_requested_rate(bus: KafkaBus, new_topic: Callable[..., str]

@@ -145,6 +145,12 @@ def test_parse_geometry_errors(geometry: dict[str, Any], message: str) -> None:
         parse_geometry(geometry, ("Polygon", "MultiPolygon"), "aoi")
 
 
+def test_too_many_positions() -> None:
+    ring = [[0.0, 0.0]] + [[1.0, i * 1e-6] for i in range(100_001)] + [[0.0, 0.0]]
+    with pytest.raises(InvalidGeometryError, match="at most 100000"):
+        parse_geometry({"type": "Polygon", "coordinates": [ring]})
+
+
 def test_global_band_is_accepted() -> None:
     world = {
         "type": "Polygon",

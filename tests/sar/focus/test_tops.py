@@ -280,3 +280,48 @@ def test_plain_numpy_version_agrees(points: Case) -> None:
     assert ref.first_line_time == slc.first_line_time
     scale = float(np.abs(slc.image).max())
     assert float(np.abs(ref.image - slc.image).max()) < 1e-3 * scale
+
+
+@pytest.mark.parametrize(
+    ("swath", "prf", "fs", "k_psi_deg", "bandwidth"),
+    [
+        ("IW2", 1451.63, 54.596e6, 0.979863325, 48.3e6),
+        ("IW3", 1685.8, 46.918e6, 1.397440818, 42.8e6),
+    ],
+)
+def test_other_subswaths(
+    swath: str, prf: float, fs: float, k_psi_deg: float, bandwidth: float
+) -> None:
+    orbit = _orbit()
+    targets = TARGETS[::2]
+    xyz = np.array([geolocate(orbit, T_REF + t, r) for t, r in targets]).reshape(-1, 3)
+    times = T_REF + (np.arange(LINES) - 0.5 * (LINES - 1)) / prf
+    chirp = ChirpParameters(ramp_rate=bandwidth / PULSE, start_frequency=-bandwidth / 2,
+                            pulse_length=PULSE)  # fmt: skip
+    k_psi = math.radians(k_psi_deg)
+    start = 2.0 * R_MID / SPEED_OF_LIGHT - 0.5 * (SAMPLES - PULSE * fs) / fs
+    echoes = simulate_echoes(
+        orbit, times, xyz, np.ones(len(targets)), window_start=start, sampling_rate=fs,
+        n_samples=SAMPLES, chirp=chirp, steering_angles=k_psi * (times - T_REF),
+    )  # fmt: skip
+    raw = RawData(
+        echoes=echoes, line_times=times, slant_range_time=start, range_sampling_rate=fs,
+        prf=prf, chirp=chirp, orbit=orbit, mode="IW", swath=swath, azimuth_steering_rate=k_psi,
+    )  # fmt: skip
+    slc = focus_burst(raw, workers=2)
+    assert slc.azimuth_window == "hamming 0.75"
+    assert slc.azimuth_bandwidth == {"IW2": 313.0, "IW3": 314.0}[swath]
+    deramped = deramp_burst(slc)
+    for x in xyz:
+        line, sample, r = _expected(slc, orbit, x)
+        assert slc.valid_lines[0] < line < slc.valid_lines[1]
+        res = analyse_point_target(deramped, line, sample)
+        assert abs(res.line - line) < 0.1 and abs(res.sample - sample) < 0.1
+        width, pslr, islr = _azimuth_theory(slc, sample)
+        assert res.azimuth.width_3db == pytest.approx(width, rel=0.10)
+        assert abs(res.azimuth.pslr_db - pslr) < 1.0
+        assert abs(res.azimuth.islr_db - islr) < 1.5
+        value = _value_at(deramped, line, sample)
+        phase = math.atan2(value.imag, value.real) + float(tops_phase(slc, line, sample))
+        err = np.angle(np.exp(1j * (phase + 4.0 * np.pi * r / WAVELENGTH + np.pi / 4.0)))
+        assert abs(err) < 0.05

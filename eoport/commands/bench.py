@@ -1,0 +1,40 @@
+"""``eoport bench focus`` and ``eoport bench decode``: speed of the core on this machine."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from eoport.commands._io import print_json
+from eoport.errors import InvalidArgumentError
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if not as_json:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {text}")
+    print_json(result)
+
+
+def cmd_bench_focus(args: argparse.Namespace) -> int:
+    """Focus one block of IW1-burst size and compare with the baseline and the FFT floor."""
+    if args.lines < 256 or args.samples < 256 or args.repeats < 1:
+        raise InvalidArgumentError("--lines and --samples must be >= 256, --repeats >= 1")
+    from sar.focus.bench import run_focus_benchmark
+
+    result = run_focus_benchmark(lines=args.lines, samples=args.samples, repeats=args.repeats)
+    _show(result, args.json)
+    return 0
+
+
+def cmd_bench_decode(args: argparse.Namespace) -> int:
+    """Decode FDBAQ packets of a simulated IW data-take."""
+    if args.repeats < 1:
+        raise InvalidArgumentError("--repeats must be >= 1")
+    from sar.l0.bench import run_decode_benchmark
+
+    result = run_decode_benchmark(repeats=args.repeats)
+    _show(result, args.json)
+    return 0

@@ -1,0 +1,77 @@
+"""``eoport focus``: Level-0 file to SLC products (HDF5)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from eoport.commands._io import print_json, read_input_file
+from eoport.errors import InvalidArgumentError
+
+
+def output_paths(output: str, names: list[str]) -> list[Path]:
+    """Where the products go: ``OUT.h5`` for one, ``OUT_<name>.h5`` (or ``DIR/<name>.h5``)."""
+    out = Path(output)
+    if out.is_dir() or output.endswith(("/", "\\")):
+        out.mkdir(parents=True, exist_ok=True)
+        return [out / f"{name}.h5" for name in names]
+    if len(names) == 1:
+        return [out]
+    stem = out.with_suffix("") if out.suffix == ".h5" else out
+    return [stem.with_name(f"{stem.name}_{name}.h5") for name in names]
+
+
+def cmd_focus(args: argparse.Namespace) -> int:
+    """Focus every swath/polarisation (stripmap) or burst (IW) of a Level-0 file."""
+    from sar.errors import Level0Error
+    from sar.focus.windows import parse_window
+    from sar.l0.packets import decode_packets
+    from sar.process import focus_packets
+    from sar.product.slc import write_slc
+
+    for label, spec in (
+        ("--window-range", args.window_range),
+        ("--window-azimuth", args.window_azimuth),
+    ):
+        if spec is not None:
+            try:
+                parse_window(spec)
+            except Exception as exc:
+                raise InvalidArgumentError(f"{label}: {exc}") from exc
+    if args.block_lines is not None and args.block_lines < 16:
+        raise InvalidArgumentError(f"--block-lines must be at least 16, got {args.block_lines}")
+    data = read_input_file(args.file, what="Level-0 file")
+    t0 = time.perf_counter()
+    packets = decode_packets(data)
+    if len(packets.headers) == 0:
+        raise Level0Error(f"not a Level-0 file: no valid space packet found in {args.file}", 0)
+    products = list(
+        focus_packets(
+            packets,
+            range_window=args.window_range,
+            azimuth_window=args.window_azimuth,
+            block_lines=args.block_lines,
+        )
+    )
+    paths = output_paths(args.output, [p.name for p in products])
+    history = {"command": "eoport focus", "input": str(Path(args.file).name)}
+    written = []
+    for product, path in zip(products, paths, strict=True):
+        write_slc(path, product.slc, history=history)
+        written.append(
+            {
+                "product": str(path),
+                "name": product.name,
+                "lines": product.slc.lines,
+                "samples": product.slc.samples,
+            }
+        )
+    elapsed = time.perf_counter() - t0
+    if args.json:
+        print_json({"products": written, "seconds": elapsed})
+    else:
+        for item in written:
+            print(f"wrote {item['product']} ({item['lines']} x {item['samples']})")
+        print(f"focused {len(written)} product(s) in {elapsed:.2f} s")
+    return 0

@@ -1,0 +1,161 @@
+"""Level-0 to Level-1: focus every swath, polarisation and burst of a decoded data-take.
+
+This is the science-side processor used by ``eoport focus`` and by the streaming
+focusing workers: decode (done by the caller), rebuild the orbit from the
+sub-commutated ancillary data (S1-IF-ASD-PL-0007 section 3.2.3), select the echo
+packets of each swath/polarisation (and burst, for IW TOPS), and focus them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sar.errors import FocusError
+from sar.focus.raw import raw_from_packets, swath_name
+from sar.geo.orbit import Orbit
+from sar.geo.propagate import extend_orbit
+from sar.l0.ancillary import decode_ancillary, orbit_from_ancillary
+from sar.l0.bursts import burst_indices, split_bursts
+from sar.l0.enums import EccNumber, SignalType, polarisation_name
+from sar.l0.packets import Level0Packets
+from sar.l0.radar import packet_time
+from sar.product.model import SlcImage
+
+TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
+
+IPF_AZIMUTH_WINDOWS = {"IW1": "hamming:0.70", "S5": "hamming:0.65"}
+"""Default azimuth windows where the S1 IPF departs from Hamming 0.75 (S1 L1 specs)."""
+
+
+@dataclass(frozen=True)
+class FocusedProduct:
+    """One focused product and the name it is written under.
+
+    Attributes
+    ----------
+    name
+        ``<swath>_<pol>`` for stripmap, ``<swath>_<pol>_<burst>`` for TOPS bursts.
+    slc
+        The focused image and metadata.
+    """
+
+    name: str
+    slc: SlcImage
+
+
+def default_azimuth_window(swath: str) -> str:
+    """IPF default azimuth window of a swath (``hamming:0.75`` unless listed)."""
+    key = "S5" if swath.startswith("S5") else swath
+    return IPF_AZIMUTH_WINDOWS.get(key, "hamming:0.75")
+
+
+ORBIT_MARGIN = 10.0
+"""Orbit coverage required beyond the first and last packet, s (half an aperture is < 2 s)."""
+
+
+def orbit_from_packets(packets: Level0Packets, *, margin: float = ORBIT_MARGIN) -> Orbit:
+    """Rebuild the orbit from the packets' sub-commutated ancillary data.
+
+    The 1 Hz state vectors are extended by propagation (:func:`sar.geo.propagate.extend_orbit`)
+    to cover the packets' sensing time plus ``margin`` seconds on both sides.
+    """
+    orbit = orbit_from_ancillary(decode_ancillary(packets.headers))
+    h = packets.headers
+    times = packet_time(h["coarse_time"], h["fine_time"])
+    return extend_orbit(orbit, float(np.min(times)) - margin, float(np.max(times)) + margin)
+
+
+def _echo_groups(packets: Level0Packets) -> list[tuple[int, int]]:
+    h = packets.headers
+    echo = h["signal_type"] == int(SignalType.ECHO)
+    if not np.any(echo):
+        raise FocusError("no echo packets to focus")
+    sel = h[echo]
+    pairs = {
+        (int(s), int(p)) for s, p in zip(sel["swath_number"], sel["polarisation"], strict=True)
+    }
+    return sorted(pairs)
+
+
+def focus_packets(
+    packets: Level0Packets,
+    *,
+    range_window: str = "hamming:0.75",
+    azimuth_window: str | None = None,
+    block_lines: int | None = None,
+    orbit: Orbit | None = None,
+) -> Iterator[FocusedProduct]:
+    """Focus every swath and polarisation (and burst for TOPS) of decoded packets.
+
+    Parameters
+    ----------
+    packets
+        Decoded Level-0 packets of one data-take (any mix of signal types).
+    range_window, azimuth_window
+        Window specifications (``"hamming:0.75"``, ``"kaiser:2.5"``, ``"none"``);
+        ``azimuth_window=None`` takes the IPF default of each swath.
+    block_lines
+        Stripmap azimuth block size in lines (``None``: whole data-take in one block).
+    orbit
+        Orbit to use instead of the one carried by the packets.
+
+    Yields
+    ------
+    FocusedProduct
+        In swath, polarisation (and burst) order.
+
+    Raises
+    ------
+    FocusError
+        No echo packets, or data that cannot be focused.
+    """
+    if orbit is None:
+        orbit = orbit_from_packets(packets)
+    ecc = int(np.bincount(packets.headers["ecc_number"]).argmax())
+    if ecc in TOPS_ECC:
+        yield from _focus_tops(packets, orbit, range_window, azimuth_window)
+        return
+    from sar.focus.rda import focus_stripmap
+
+    for swath_number, pol_code in _echo_groups(packets):
+        swath = swath_name(swath_number)[1]
+        pol = polarisation_name(pol_code)
+        raw = raw_from_packets(packets, orbit, swath=swath_number, polarisation=pol)
+        slc = focus_stripmap(
+            raw,
+            range_window=range_window,
+            azimuth_window=azimuth_window or default_azimuth_window(swath),
+            block_lines=block_lines,
+        )
+        yield FocusedProduct(f"{swath}_{pol}", slc)
+
+
+def _focus_tops(
+    packets: Level0Packets, orbit: Orbit, range_window: str, azimuth_window: str | None
+) -> Iterator[FocusedProduct]:
+    from sar.focus.tops import focus_burst
+
+    bursts = split_bursts(packets.headers, min_packets=64)
+    if not bursts:
+        raise FocusError("no complete TOPS burst in the data")
+    counters: dict[tuple[int, int], int] = {}
+    for burst in bursts:
+        idx = burst_indices(packets.headers, burst)
+        mask = np.zeros(len(packets.headers), dtype=bool)
+        mask[idx] = True
+        sub = packets.select(mask)
+        swath = swath_name(burst.swath_number)[1]
+        pol = polarisation_name(burst.polarisation)
+        raw = raw_from_packets(sub, orbit, swath=burst.swath_number, polarisation=pol)
+        key = (burst.swath_number, burst.polarisation)
+        counters[key] = counters.get(key, 0) + 1
+        slc = focus_burst(
+            raw,
+            range_window=range_window,
+            azimuth_window=azimuth_window or default_azimuth_window(swath),
+        )
+        label = slc.burst_id or f"b{counters[key]:02d}"
+        yield FocusedProduct(f"{swath}_{pol}_{label}", slc)
