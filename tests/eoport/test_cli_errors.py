@@ -74,7 +74,7 @@ def test_quality_missing_product(run_cli: RunCli, tmp_path: Path, targets_file: 
         ("{not json", "json"),
         ('{"targets": [{"lat": 95.0, "lon": 10.0, "height": 0, "rcs": 1}]}', "lat"),
         ('{"targets": [{"lat": 45.0, "lon": 190.0, "height": 0, "rcs": 1}]}', "lon"),
-        ('{"targets": [{"lat": 45.0, "lon": 10.0}]}', "height"),
+        ('{"targets": [{"lat": 45.0, "lon": 10.0}]}', "rcs"),
         ('{"targets": "nope"}', "targets"),
     ],
 )
