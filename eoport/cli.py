@@ -70,6 +70,12 @@ def _add_focus(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--window-range", default="hamming:0.75", help="e.g. hamming:0.75, none")
     p.add_argument("--window-azimuth", default=None, help="default: IPF (hamming:0.75)")
     p.add_argument("--block-lines", type=int, default=None, help="azimuth block size, lines")
+    p.add_argument(
+        "--compression",
+        choices=("none", "gzip", "lzf"),
+        default="none",
+        help="HDF5 filter for /image (default none: gzip saves ~17%% for ~20x write time)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=focus.cmd_focus)
 

@@ -58,7 +58,7 @@ def cmd_focus(args: argparse.Namespace) -> int:
     history = {"command": "eoport focus", "input": str(Path(args.file).name)}
     written = []
     for product, path in zip(products, paths, strict=True):
-        write_slc(path, product.slc, history=history)
+        write_slc(path, product.slc, history=history, compression=args.compression)
         written.append(
             {
                 "product": str(path),

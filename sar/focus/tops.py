@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -80,19 +81,23 @@ _MIN_LINES = 64
 
 
 class _Workspace:
-    """Aligned buffers and FFTW plans of one worker for given transform sizes."""
+    """Aligned transposed strip buffers and FFTW plans of one worker.
+
+    ``a``: (span, N') range bins x mosaic/Doppler bins; ``b``: (width, N'); ``c``:
+    (width, N''). Azimuth transforms run along contiguous rows (axis 1).
+    """
 
     def __init__(self, shapes: tuple[int, ...]) -> None:
         _, n1, n2, span, width, _ = shapes
-        self.a = _aligned((n1, span))
-        self.b = _aligned((n1, width))
-        self.c = _aligned((n2, width))
-        self.a_az_inv = _plan(self.a, 0, forward=False)
-        self.a_az_fwd = _plan(self.a, 0, forward=True)
-        self.a_rg_fwd = _plan(self.a, 1, forward=True)
-        self.a_rg_inv = _plan(self.a, 1, forward=False)
-        self.b_az_inv = _plan(self.b, 0, forward=False)
-        self.c_az_fwd = _plan(self.c, 0, forward=True)
+        self.a = _aligned((span, n1))
+        self.b = _aligned((width, n1))
+        self.c = _aligned((width, n2))
+        self.a_az_inv = _plan(self.a, 1, forward=False)
+        self.a_az_fwd = _plan(self.a, 1, forward=True)
+        self.a_rg_fwd = _plan(self.a, 0, forward=True)
+        self.a_rg_inv = _plan(self.a, 0, forward=False)
+        self.b_az_inv = _plan(self.b, 1, forward=False)
+        self.c_az_fwd = _plan(self.c, 1, forward=True)
 
 
 def _aligned(shape: tuple[int, int]) -> ComplexArray:
@@ -490,29 +495,33 @@ def _process_strip(
     clock = _Clock(prof)
     vec = strip_vectors(setup, first_bin, width)
     clock.tick("phase vectors")
-    kern.load_deramped(rc, first_bin - p.range_halo_left, ws.a, vec.ramp_in)
+    kern.load_transposed(rc, first_bin - p.range_halo_left, ws.a, vec.ramp_in)
     clock.tick("load + deramp")
     ws.a_az_inv()
     clock.tick("azimuth FFT N' (mosaic)")
-    kern.multiply_rows(ws.a, vec.ramp_mosaic)
+    kern.multiply_columns(ws.a, vec.ramp_mosaic)
     clock.tick("chirp multiplies")
     ws.a_az_fwd()
     clock.tick("azimuth FFT N' (to Doppler)")
     ws.a_rg_fwd()
     clock.tick("range FFT (strip)")
-    kern.quadratic_phase_rows(ws.a, vec.rg_a0, vec.rg_a1, vec.rg_a2, vec.rg_start)
+    kern.quadratic_phase_down(
+        ws.a, ws.a, 0, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
+    )
     clock.tick("2-D phase (RCMC/SRC/MF)")
     ws.a_rg_inv()
     clock.tick("range FFT (strip)")
-    kern.quadratic_phase_copy(ws.a, p.range_halo_left, ws.b, vec.rd_a0, vec.rd_a1, vec.rd_a2)
+    kern.quadratic_phase_down(
+        ws.a, ws.b, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
+    )
     clock.tick("range-Doppler phase")
     ws.b_az_inv()
     clock.tick("azimuth FFT N' (to window domain)")
-    kern.copy_rows_weighted(ws.b, ws.c, vec.specan_in)
+    kern.copy_columns_weighted(ws.b, ws.c, vec.specan_in)
     clock.tick("chirp multiplies")
     ws.c_az_fwd()
     clock.tick("azimuth FFT N'' (SPECAN)")
-    kern.store_rows_weighted(ws.c[:, :width], out, first_bin, vec.specan_out)
+    kern.store_transposed(ws.c, out, first_bin, width, vec.specan_out)
     clock.tick("reramp + store")
 
 
@@ -520,8 +529,6 @@ class _Clock:
     """Accumulate seconds per named stage into ``prof`` (no-op when ``prof`` is None)."""
 
     def __init__(self, prof: dict[str, float] | None) -> None:
-        import time
-
         self._prof = prof
         self._now = time.perf_counter
         self._last = self._now() if prof is not None else 0.0
@@ -608,8 +615,6 @@ def focus_burst(
     FocusError
         On inconsistent input (too few lines, non-TOPS data, bad windows or bandwidth).
     """
-    import time
-
     t_start = time.perf_counter()
     _check_raw(raw)
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
@@ -618,10 +623,10 @@ def focus_burst(
     filt = make_range_filter(raw.chirp, fs, samples, range_window)
     rc = np.empty((raw.lines, samples), dtype=np.complex64)
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
-    # the range workspace depends only on the line length
-    setup_shapes: list[tuple[int, ...]] = []
 
     def range_job(slot: int) -> None:
+        if not blocks[slot::workers]:
+            return
         ws = _range_workspace(slot, samples)
         for first in blocks[slot::workers]:
             _compress_block(raw, filt, rc, first, ws)
@@ -636,13 +641,14 @@ def focus_burst(
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)
-    setup_shapes.append(shapes)
     out = np.empty((setup.lines_out, setup.samples_out), dtype=np.complex64)
     strips = list(range(0, setup.samples_out, p.strip_width))
 
     profiles: list[dict[str, float]] = [{} for _ in range(workers)]
 
     def strip_job(slot: int) -> None:
+        if not strips[slot::workers]:
+            return
         ws = _workspace(slot, shapes)
         prof = profiles[slot] if profile is not None else None
         for first_bin in strips[slot::workers]:
