@@ -22,9 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-baseline", action="store_true", help="skip the numpy reference")
+    parser.add_argument("--measure", action="store_true",
+                        help="plan FFTs with FFTW_MEASURE (slow first block, faster azimuth)")
     args = parser.parse_args(argv)
     lines, samples = (1024, 4096) if args.small else (args.lines, args.samples)
-    result = run_focus_benchmark(lines, samples, args.repeats, baseline=not args.no_baseline)
+    result = run_focus_benchmark(lines, samples, args.repeats, baseline=not args.no_baseline,
+                                 fft_effort="FFTW_MEASURE" if args.measure else None)
     print(json.dumps(result, indent=2))
     return 0
 

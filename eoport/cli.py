@@ -114,10 +114,17 @@ def _add_services(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--bootstrap-servers", default=None, help="external Kafka cluster")
     p.add_argument("--speedup", type=float, default=1.0, help="replay faster than real time")
+    p.add_argument("--mode", default="S6", help="simulated mode: S1..S6 (stripmap) or IW")
+    p.add_argument("--duration", type=float, default=3.0, help="simulated sensing time, s")
+    p.add_argument("--workers", type=int, default=1, help="focusing workers")
     p.set_defaults(handler=services.cmd_demo)
     r = sub.add_parser("run", help="run one stage as its own process")
     r.add_argument("stage", choices=("ingest", "assemble", "focus", "deliver", "api"))
     r.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
+    r.add_argument("--file", default=None, help="ingest: Level-0 file to replay")
+    r.add_argument("--pass-id", default=None, help="ingest: pass id (default: file stem)")
+    r.add_argument("--channel", type=int, default=1, help="ingest: downlink channel")
+    r.add_argument("--block-lines", type=int, default=None, help="assemble: stripmap block")
     r.set_defaults(handler=services.cmd_run)
 
 

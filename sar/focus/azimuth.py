@@ -74,6 +74,8 @@ def azimuth_reference(
     window: WindowSpec | str,
     bandwidth: float,
     wavelength: float,
+    antenna_length: float = 0.0,
+    platform_speed: float = 0.0,
 ) -> npt.NDArray[np.complex128]:
     """Time-domain azimuth reference functions, one per range node, circularly placed.
 
@@ -105,8 +107,47 @@ def azimuth_reference(
     rng = np.sqrt(r0 * r0 + (v * eta) ** 2)
     f_inst = -2.0 * v * v * eta / (wavelength * rng)
     w = window_weights(spec, (f_inst - fdc) / bandwidth)
+    w = w / antenna_gain(f_inst - fdc, antenna_length, platform_speed)
     ref: npt.NDArray[np.complex128] = w * np.exp((-4j * math.pi / wavelength) * (rng - r0))
     return ref
+
+
+MIN_ANTENNA_GAIN = 0.05
+"""Floor of the two-way gain divided out, so a band wider than the beam cannot blow up."""
+
+
+def antenna_gain(
+    doppler_offset: npt.ArrayLike, antenna_length: float, platform_speed: float
+) -> FloatArray:
+    """Two-way azimuth amplitude pattern of a uniform aperture, as a function of Doppler.
+
+    A target seen at angle theta from the beam centre has Doppler offset
+    ``2 V_s (sin theta - sin theta_c) / lambda`` (``V_s``: platform speed relative to the
+    Earth-fixed frame), so the two-way pattern ``sinc^2(L_a (sin theta - sin theta_c) /
+    lambda)`` is ``sinc^2(L_a f / (2 V_s))`` in Doppler. Dividing it out inside the
+    processed band leaves exactly the chosen window as spectral weighting, so the
+    impulse response matches the window's theory (as antenna-pattern compensation does
+    in operational azimuth processors).
+
+    Parameters
+    ----------
+    doppler_offset
+        Doppler minus the beam-centre Doppler (centroid), Hz.
+    antenna_length
+        Azimuth antenna length L_a, m (12.3 m for Sentinel-1); 0 disables (gain 1).
+    platform_speed
+        V_s, m/s.
+
+    Returns
+    -------
+    numpy.ndarray
+        Gain in (MIN_ANTENNA_GAIN, 1].
+    """
+    f = np.asarray(doppler_offset, dtype=np.float64)
+    if antenna_length <= 0.0 or platform_speed <= 0.0:
+        return np.ones_like(f)
+    g: FloatArray = np.sinc(antenna_length * f / (2.0 * platform_speed)) ** 2
+    return np.maximum(g, MIN_ANTENNA_GAIN)
 
 
 def azimuth_filter_nodes(
@@ -122,6 +163,8 @@ def azimuth_filter_nodes(
     wavelength: float,
     range_sampling_rate: float,
     reference: str = "time",
+    antenna_length: float = 0.0,
+    platform_speed: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.complex128]]:
     """RCMC shift, matched-filter phase and complex weight on the range nodes.
 
@@ -156,6 +199,8 @@ def azimuth_filter_nodes(
         ``"time"``: conjugate spectrum of the time-domain reference of
         :func:`azimuth_reference` (compact in time, seamless blocks); ``"frequency"``: the
         analytic stationary-phase filter ``W exp(4j pi R0 (D - 1) / lambda)``.
+    antenna_length, platform_speed
+        Antenna-pattern compensation (:func:`antenna_gain`); 0 disables it.
 
     Returns
     -------
@@ -177,10 +222,13 @@ def azimuth_filter_nodes(
     analytic = (4.0 * math.pi / wavelength) * r0 * (d - 1.0)
     if reference == "frequency":
         phase = analytic
-        weight = (window_weights(spec, (f - fdc[None, :]) / bandwidth) / n).astype(complex)
+        w = window_weights(spec, (f - fdc[None, :]) / bandwidth)
+        w = w / antenna_gain(f - fdc[None, :], antenna_length, platform_speed)
+        weight = (w / n).astype(complex)
     else:
         ref = azimuth_reference(n, prf, r0[0], v[0], fdc, window=spec, bandwidth=bandwidth,
-                                wavelength=wavelength)
+                                wavelength=wavelength, antenna_length=antenna_length,
+                                platform_speed=platform_speed)
         h = np.conj(np.fft.fft(ref, axis=0))
         del ref
         phase = analytic

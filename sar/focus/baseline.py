@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sar.errors import FocusError
 from sar.focus.model import RawData
 from sar.focus.rcmc import interpolation_table
-from sar.focus.rda import FocusPlan, make_slc, next_fast_length, plan_focus
+from sar.focus.rda import ANTENNA_LENGTH, FocusPlan, make_slc, next_fast_length, plan_focus
 from sar.focus.windows import WindowSpec
 from sar.product.model import Polynomial, SlcImage
 
@@ -85,6 +85,7 @@ def focus_stripmap_baseline(
     azimuth_bandwidth: float | None = None,
     doppler_centroid: Polynomial | float | None = None,
     plan: FocusPlan | None = None,
+    antenna_length: float = ANTENNA_LENGTH,
 ) -> SlcImage:
     """Focus ``raw`` as one block with the numpy reference implementation.
 
@@ -94,7 +95,7 @@ def focus_stripmap_baseline(
     if plan is None:
         plan = plan_focus(raw, range_window=range_window, azimuth_window=azimuth_window,
                           azimuth_bandwidth=azimuth_bandwidth,
-                          doppler_centroid=doppler_centroid)
+                          doppler_centroid=doppler_centroid, antenna_length=antenna_length)
     if raw.lines <= plan.overlap_lines:
         raise FocusError(
             f"{raw.lines} lines are too few: one synthetic aperture needs "

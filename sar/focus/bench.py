@@ -20,7 +20,7 @@ import numpy as np
 
 from sar.constants import SPEED_OF_LIGHT
 from sar.focus.baseline import focus_block_baseline
-from sar.focus.fft import fft_floor_seconds, fft_threads
+from sar.focus.fft import configure_fft, fft_effort_setting, fft_floor_seconds, fft_threads
 from sar.focus.model import ChirpParameters, RawData
 from sar.focus.pointsim import LineScene, simulate_point_raw
 from sar.focus.rda import focus_block, plan_focus
@@ -60,7 +60,12 @@ def make_benchmark_raw(lines: int, samples: int, *, targets: int = 5, seed: int 
 
 
 def run_focus_benchmark(
-    lines: int = 1500, samples: int = 20000, repeats: int = 3, *, baseline: bool = True
+    lines: int = 1500,
+    samples: int = 20000,
+    repeats: int = 3,
+    *,
+    baseline: bool = True,
+    fft_effort: str | None = None,
 ) -> dict[str, Any]:
     """Time stripmap focusing of one block.
 
@@ -73,18 +78,25 @@ def run_focus_benchmark(
         creates FFTW plans).
     baseline
         Also time the numpy reference once and compare the images.
+    fft_effort
+        FFTW planner effort for this run (``"FFTW_ESTIMATE"``, ``"FFTW_MEASURE"``);
+        ``None`` keeps the current setting.
 
     Returns
     -------
     dict
-        ``lines, samples, seconds`` (median, one block with a ready plan: what each block
-        of a stream costs), ``plan_seconds`` (Doppler estimation, FM rate, filters; once per
-        swath and block length), ``sensing_seconds`` (lines / 1717 Hz), ``rtf``
-        (sensing / focusing), ``baseline_seconds``, ``speedup``, ``fft_floor_seconds``,
-        ``floor_ratio``, ``peak_extra_bytes`` / ``peak_extra_ratio`` (numpy allocations
+        ``lines, samples, seconds`` (median, one block with a ready plan and a reused
+        output block: what each block of a stream costs), ``seconds_fresh_output`` (the
+        same with a newly allocated output, page faults included), ``plan_seconds``
+        (Doppler estimation, FM rate, filters; once per swath and block length),
+        ``sensing_seconds`` (lines / 1717 Hz), ``rtf`` (sensing / focusing),
+        ``baseline_seconds``, ``speedup``, ``fft_floor_seconds``, ``floor_ratio``,
+        ``fft_effort``, ``peak_extra_bytes`` / ``peak_extra_ratio`` (numpy allocations
         during one block over the block size, tracemalloc), ``max_rel_diff`` (fast path vs
         baseline, valid part), ``threads``.
     """
+    if fft_effort is not None:
+        configure_fft(effort=fft_effort)
     raw = make_benchmark_raw(lines, samples)
     t0 = time.perf_counter()
     plan = plan_focus(raw)
@@ -93,13 +105,20 @@ def run_focus_benchmark(
     warm = time.perf_counter()
     focus_block(raw.echoes, plan)
     warmup_seconds = time.perf_counter() - warm
-    times = []
+    fresh = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         image = focus_block(raw.echoes, plan)
-        times.append(time.perf_counter() - t0)
+        fresh.append(time.perf_counter() - t0)
         del image
-    seconds = statistics.median(times)
+    reused = []
+    image = focus_block(raw.echoes, plan)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        image = focus_block(raw.echoes, plan, out=image)
+        reused.append(time.perf_counter() - t0)
+    del image
+    seconds = statistics.median(reused)
     tracemalloc.start()
     image = focus_block(raw.echoes, plan)
     _, peak = tracemalloc.get_traced_memory()
@@ -109,11 +128,13 @@ def run_focus_benchmark(
         "lines": lines,
         "samples": samples,
         "seconds": seconds,
+        "seconds_fresh_output": statistics.median(fresh),
         "plan_seconds": plan_seconds,
         "warmup_seconds": warmup_seconds,
         "sensing_seconds": lines / IW1_PRF,
         "rtf": (lines / IW1_PRF) / seconds,
         "threads": fft_threads(),
+        "fft_effort": fft_effort_setting(),
         "peak_extra_bytes": int(peak),
         "peak_extra_ratio": peak / block_bytes,
         "valid_lines": [plan.lines_before, lines - plan.lines_after],

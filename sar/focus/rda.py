@@ -41,6 +41,7 @@ from sar.focus.range_compress import multiply_rows
 from sar.focus.rcmc import DEFAULT_TAPS, correct_range_migration, node_count
 from sar.focus.replica import check_chirp, make_range_filter, replica_samples
 from sar.focus.windows import WindowSpec, parse_window
+from sar.geo.orbit import interpolate_orbit
 from sar.product.model import Polynomial, SlcImage
 
 ComplexArray = npt.NDArray[np.complex64]
@@ -100,9 +101,15 @@ class FocusPlan:
     fm_rate: Polynomial
     taps: int = DEFAULT_TAPS
     node_step: int = NODE_STEP
+    antenna_length: float = 0.0
+    platform_speed: float = 0.0
     _filters: dict[int, tuple[FloatArray, FloatArray, npt.NDArray[np.complex128]]] = field(
         default_factory=dict, repr=False
     )
+
+    def block_shape(self, lines: int) -> tuple[int, int]:
+        """Shape of the working block (FFT lengths) for a block of ``lines`` lines."""
+        return next_fast_length(lines), self.range_fft_length
 
     @property
     def overlap_lines(self) -> int:
@@ -120,6 +127,7 @@ class FocusPlan:
                 self.node_delay, window=self.azimuth_window,
                 bandwidth=self.azimuth_bandwidth, wavelength=self.wavelength,
                 range_sampling_rate=self.range_sampling_rate,
+                antenna_length=self.antenna_length, platform_speed=self.platform_speed,
             )
             self._filters.clear()  # keep at most one full-size table alive
             self._filters[n_az] = nodes
@@ -169,6 +177,7 @@ def plan_focus(
     azimuth_bandwidth: float | None = None,
     doppler_centroid: Polynomial | float | None = None,
     taps: int = DEFAULT_TAPS,
+    antenna_length: float = ANTENNA_LENGTH,
 ) -> FocusPlan:
     """Compute the range filter, Doppler, FM rate and filter nodes for ``raw``'s swath.
 
@@ -184,6 +193,8 @@ def plan_focus(
         Centroid polynomial or constant (Hz); ``None`` estimates it from ``raw``.
     taps
         RCMC interpolator length.
+    antenna_length
+        Azimuth antenna length for antenna-pattern compensation, m (0 disables it).
 
     Returns
     -------
@@ -256,11 +267,17 @@ def plan_focus(
         doppler_centroid=dc,
         fm_rate=fm_poly,
         taps=taps,
+        antenna_length=float(antenna_length),
+        platform_speed=float(np.linalg.norm(interpolate_orbit(raw.orbit, zd_mid)[1])),
     )
 
 
 def focus_block(
-    echoes: npt.NDArray[np.complexfloating], plan: FocusPlan, *, azimuth_padding: int = 0
+    echoes: npt.NDArray[np.complexfloating],
+    plan: FocusPlan,
+    *,
+    azimuth_padding: int = 0,
+    out: ComplexArray | None = None,
 ) -> ComplexArray:
     """Focus one block of raw lines with a plan (fast path: FFTW plans, numba kernels).
 
@@ -272,6 +289,10 @@ def focus_block(
         From :func:`plan_focus`.
     azimuth_padding
         Zero lines appended before the azimuth FFT (at least this many).
+    out
+        Working block to reuse, complex64 of shape ``plan.block_shape(lines)`` (e.g. the
+        result of an earlier call when no padding was needed, in a stream of equal
+        blocks; its content is overwritten); allocated if ``None`` or mismatched.
 
     Returns
     -------
@@ -283,15 +304,20 @@ def focus_block(
     lines, samples = echoes.shape
     if samples != plan.raw_samples:
         raise FocusError(f"block has {samples} samples, plan expects {plan.raw_samples}")
-    n_az = next_fast_length(lines + max(0, azimuth_padding))
-    n_r = plan.range_fft_length
-    work = empty_block(n_az, n_r)
-    work[:lines, :samples] = echoes
-    if n_r > samples:
-        work[:lines, samples:] = 0
-    if n_az > lines:
-        work[lines:] = 0
-    transform(work, 1, forward=True)
+    n_az, n_r = plan.block_shape(lines + max(0, azimuth_padding))
+    work = _reusable(out, (n_az, n_r))
+    if work is None:
+        work = empty_block(n_az, n_r)
+    if n_az == lines and n_r == samples and echoes.dtype == np.complex64 \
+            and echoes.flags.c_contiguous:
+        transform(echoes, 1, forward=True, out=work)  # copy fused into the range FFT
+    else:
+        work[:lines, :samples] = echoes
+        if n_r > samples:
+            work[:lines, samples:] = 0
+        if n_az > lines:
+            work[lines:] = 0
+        transform(work, 1, forward=True)
     multiply_rows(work, plan.range_filter)
     transform(work, 1, forward=False)
     transform(work, 0, forward=True)
@@ -302,6 +328,14 @@ def focus_block(
     if n_az == lines and n_r == samples:
         return work
     return work[:lines, :samples]
+
+
+def _reusable(out: ComplexArray | None, shape: tuple[int, int]) -> ComplexArray | None:
+    """``out`` if it can serve as the working block of ``shape``."""
+    if (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.complex64
+            and out.flags.c_contiguous and out.flags.writeable):
+        return out
+    return None
 
 
 @dataclass(frozen=True)
@@ -349,6 +383,7 @@ def focus_stripmap(
     azimuth_bandwidth: float | None = None,
     doppler_centroid: Polynomial | float | None = None,
     taps: int = DEFAULT_TAPS,
+    antenna_length: float = ANTENNA_LENGTH,
 ) -> SlcImage:
     """Focus stripmap raw data into an SLC on the zero-Doppler grid.
 
@@ -367,6 +402,9 @@ def focus_stripmap(
         Polynomial or constant (Hz); ``None`` estimates it once from all of ``raw``.
     taps
         RCMC interpolator length (8 or 16).
+    antenna_length
+        Azimuth antenna length for antenna-pattern compensation, m (0 disables it):
+        the processed azimuth spectrum is then weighted by exactly the chosen window.
 
     Returns
     -------
@@ -381,7 +419,7 @@ def focus_stripmap(
     """
     plan = plan_focus(raw, range_window=range_window, azimuth_window=azimuth_window,
                       azimuth_bandwidth=azimuth_bandwidth, doppler_centroid=doppler_centroid,
-                      taps=taps)
+                      taps=taps, antenna_length=antenna_length)
     if raw.lines <= plan.overlap_lines:
         raise FocusError(
             f"{raw.lines} lines are too few: one synthetic aperture needs "

@@ -14,14 +14,10 @@ import numpy.typing as npt
 
 from sar.focus.model import RawData
 from sar.focus.replica import make_range_filter
-from sar.focus.tops import (
-    DEFAULT_STRIP_WIDTH,
-    BurstSetup,
-    make_product,
-    setup_burst,
-    strip_vectors,
-)
+from sar.focus.tops import DEFAULT_STRIP_WIDTH, make_product
 from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL
+from sar.focus.tops_setup import BurstSetup, setup_burst
+from sar.focus.tops_strip import strip_vectors
 from sar.focus.windows import WindowSpec
 from sar.product.model import SlcImage
 

@@ -1,0 +1,467 @@
+"""The whole near-real-time chain on one machine: what ``eoport demo`` and the end-to-end
+tests run.
+
+:class:`LocalPipeline` starts (unless given a Kafka cluster) a local Tansu broker, uses a
+directory as object store, and runs every stage in threads of this process, each with
+its own Kafka clients and consumer group exactly as ``eoport run STAGE`` would: the
+assembler, ``focus_workers`` focusing workers, the delivery stage and (optionally) the
+HTTP API. Threads rather than processes: one simulated pass is small, and focusing
+releases the GIL in numpy/numba/FFTW; the stages still talk only through Kafka and the
+object store, so the same code runs as separate processes (``eoport run``).
+
+Latency in a replay: the simulated pass carries 2024 sensing times, so the demo maps
+sensing time to wall time with the replay clock: the pass is replayed at its own data
+rate times ``speedup`` (the bytes of a line reach the station when the line has been
+sensed, as in a real-time downlink), and a burst's sensing stop happens, on the wall
+clock, at ``replay start + (sensing stop - first packet time) / speedup``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from eoport.api.app import ApiState
+from eoport.api.runtime import make_server, run_deliver_stage
+from eoport.config import ApiSettings, DeliverySettings
+from sar.l0.radar import packet_time
+from sar.sim.datatake import SimulatedDatatake, simulate_datatake
+from sar.sim.scene import Target
+from streams.assembler import Assembler
+from streams.broker import LocalBroker, find_free_port
+from streams.bus import KafkaBus
+from streams.chunkstream import SnapshotStore
+from streams.delivery_ledger import DeliveryLedger, DeliveryStatus
+from streams.ingest import ReplayReport, replay_pass
+from streams.objectstore import ObjectStore
+from streams.products import ProductRecord
+from streams.subscriptions import SqliteSubscriptionStore, SubscriptionIndex
+from streams.topics import DEFAULT_TOPICS, ensure_topics
+from streams.worker import FocusWorker
+
+log = logging.getLogger(__name__)
+
+DEMO_CENTER = (45.0, 10.0)
+"""Scene centre of the demo pass, (lat, lon) degrees."""
+
+DEMO_TARGETS = (
+    Target(44.975, 10.0, 0.0, 1e4),
+    Target(45.035, 10.0, 0.0, 1e4),
+)
+"""Two point targets, one per demo AOI, ~7 km apart along track."""
+
+
+def aoi_box(lat: float, lon: float, half_deg: float = 0.004) -> dict[str, Any]:
+    """A small square GeoJSON polygon around (lat, lon)."""
+    a, b = lon - half_deg, lon + half_deg
+    c, d = lat - half_deg, lat + half_deg
+    return {"type": "Polygon", "coordinates": [[[a, c], [b, c], [b, d], [a, d], [a, c]]]}
+
+
+def simulate_pass(
+    mode: str = "S6", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1
+) -> SimulatedDatatake:
+    """The demo pass: ``mode`` over :data:`DEMO_CENTER` with :data:`DEMO_TARGETS`.
+
+    Stripmap ``S6`` by default (its 2478-sample pulse fits 4096 samples; IW needs the
+    TOPS focuser of :mod:`sar.focus.tops`).
+    """
+    return simulate_datatake(
+        mode, DEMO_CENTER, duration_s, list(DEMO_TARGETS), n_samples=n_samples, seed=seed
+    )
+
+
+def sensing_span(datatake: SimulatedDatatake) -> tuple[float, float]:
+    """First and last packet datation of a simulated pass, GPS s."""
+    h = datatake.headers
+    t = np.asarray(packet_time(h["coarse_time"], h["fine_time"]), dtype=np.float64)
+    return float(t.min()), float(t.max())
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint recording every POSTed product record (demo subscriber)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[datetime, dict[str, Any]]] = []
+        lock = threading.Lock()
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with lock:
+                    received.append((datetime.now(UTC), json.loads(body or b"{}")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class PipelineResult:
+    """Outcome of one replayed pass."""
+
+    products: list[ProductRecord]
+    jobs: int
+    incomplete_jobs: int
+    failed_jobs: int
+    delivered: list[tuple[str, str]]
+    expected_deliveries: list[tuple[str, str]]
+    latencies_s: list[float]
+    pipeline_latencies_s: list[float]
+    gaps: int
+    errors: int
+    replay: ReplayReport | None
+    stage_s: dict[str, float] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary of ``eoport demo --json``."""
+
+        def pct(values: list[float], q: float) -> float | None:
+            return round(float(np.percentile(values, q)), 3) if values else None
+
+        out: dict[str, Any] = {
+            "products": len(self.products),
+            "jobs": self.jobs,
+            "incomplete_jobs": self.incomplete_jobs,
+            "failed_jobs": self.failed_jobs,
+            "delivered": len(self.delivered),
+            "expected_deliveries": len(self.expected_deliveries),
+            "latency_p50_s": pct(self.latencies_s, 50),
+            "latency_p95_s": pct(self.latencies_s, 95),
+            "pipeline_latency_p50_s": pct(self.pipeline_latencies_s, 50),
+            "pipeline_latency_p95_s": pct(self.pipeline_latencies_s, 95),
+            "stage_p50_s": {k: round(v, 3) for k, v in self.stage_s.items()},
+            "gaps": self.gaps,
+            "errors": self.errors,
+            "events": self.events,
+        }
+        if self.replay is not None:
+            out["chunks"] = self.replay.chunks
+            out["chunks_per_s"] = round(self.replay.chunks_per_s, 2)
+            out["mb_per_s"] = round(self.replay.mb_per_s, 3)
+        return out
+
+
+_STAGES = (
+    ("sensing_stop", "kafka_append", "to_kafka"),
+    ("kafka_append", "aux_complete", "assemble"),
+    ("aux_complete", "focus_start", "queue"),
+    ("focus_start", "focus_end", "focus"),
+    ("focus_end", "product_written", "write"),
+    ("product_written", "delivered", "deliver"),
+)
+
+
+class LocalPipeline:
+    """Every stage of the chain on this machine (threads), against a real broker.
+
+    Parameters
+    ----------
+    work_dir
+        Object store, snapshots, subscription store and delivery ledger live here.
+    bootstrap_servers
+        Kafka cluster to use; ``None`` starts a local Tansu (:class:`LocalBroker`).
+    broker
+        An already running local broker to use (tests that restart it).
+    focus_workers
+        Focusing workers (threads).
+    block_lines, gap_timeout_s, burst_timeout_s, snapshot_interval_s
+        Assembler settings.
+    session_timeout_ms
+        Consumer-group session timeout (Tansu delays joins by about half of it).
+    api
+        Also serve the HTTP API (on a free port).
+    start_workers
+        Start the focusing workers in this process (``False`` when tests run them as
+        separate processes).
+    """
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        bootstrap_servers: str | None = None,
+        broker: LocalBroker | None = None,
+        focus_workers: int = 1,
+        block_lines: int = 2048,
+        gap_timeout_s: float = 5.0,
+        burst_timeout_s: float = 60.0,
+        snapshot_interval_s: float = 1.0,
+        session_timeout_ms: int = 6000,
+        api: bool = True,
+        start_workers: bool = True,
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._own_broker = broker is None and bootstrap_servers is None
+        self.broker = broker
+        self.bootstrap_servers = bootstrap_servers
+        self.focus_workers = focus_workers
+        self.block_lines = block_lines
+        self.gap_timeout_s = gap_timeout_s
+        self.burst_timeout_s = burst_timeout_s
+        self.snapshot_interval_s = snapshot_interval_s
+        self.session_timeout_ms = session_timeout_ms
+        self.api = api
+        self.start_workers = start_workers
+        self.store = ObjectStore(str(self.work_dir / "objects"))
+        self.state = ApiState(
+            subscriptions=SqliteSubscriptionStore(self.work_dir / "subscriptions.sqlite"),
+            ledger=DeliveryLedger(self.work_dir / "deliveries.sqlite"),
+        )
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.products: dict[str, ProductRecord] = {}
+        self.job_keys: set[str] = set()
+        self.assembler: Assembler | None = None
+        self.workers: list[FocusWorker] = []
+        self.api_url: str | None = None
+        self._server: Any = None
+        self._lock = threading.Lock()
+        self.replay_start: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def servers(self) -> str:
+        if self.bootstrap_servers is not None:
+            return self.bootstrap_servers
+        assert self.broker is not None
+        return self.broker.bootstrap_servers
+
+    def bus(self, client_id: str = "eoport-demo") -> KafkaBus:
+        """A bus on the pipeline's broker."""
+        return KafkaBus(
+            self.servers, client_id=client_id, session_timeout_ms=self.session_timeout_ms,
+            message_timeout_ms=300_000,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        """Start the broker (if needed) and every stage; return once they run."""
+        if self.broker is None and self.bootstrap_servers is None:
+            self.broker = LocalBroker(log_path=self.work_dir / "tansu.log")
+            self.broker.start()
+        ensure_topics(self.bus(), DEFAULT_TOPICS)
+        self.assembler = Assembler(
+            self.bus("eoport-assembler"), self.store,
+            SnapshotStore(ObjectStore(str(self.work_dir / "state")), "assembler"),
+            gap_timeout_s=self.gap_timeout_s, burst_timeout_s=self.burst_timeout_s,
+            block_lines=self.block_lines, snapshot_interval_s=self.snapshot_interval_s,
+            on_job=lambda out: self.job_keys.add(out.key),
+        )  # fmt: skip
+        self._thread("assemble", self.assembler.run)
+        if self.start_workers:
+            for i in range(self.focus_workers):
+                self.add_worker(f"focus-{i}")
+        settings = DeliverySettings(
+            bootstrap_servers=self.servers, session_timeout_ms=self.session_timeout_ms,
+            object_store_url=str(self.work_dir / "objects"), backoff_initial_s=0.5,
+        )  # fmt: skip
+        self._thread("deliver", lambda stop: run_deliver_stage(settings, self.state, stop))
+        if self.api:
+            port = find_free_port()
+            api_settings = ApiSettings(bootstrap_servers=self.servers, port=port)
+            self._server = make_server(api_settings, self.state)
+            thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+            thread.start()
+            self.api_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while not self._server.started and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def add_worker(self, name: str) -> FocusWorker:
+        """Start one more focusing worker thread."""
+        worker = FocusWorker(
+            self.bus(f"eoport-{name}"), self.store, on_product=self._product,
+        )
+        self.workers.append(worker)
+        self._thread(name, worker.run)
+        return worker
+
+    def _product(self, product: ProductRecord) -> None:
+        with self._lock:
+            self.products[product.burst_key] = product
+
+    def _thread(self, name: str, target: Callable[[threading.Event], object]) -> None:
+        def run() -> None:
+            try:
+                target(self.stop_event)
+            except Exception:
+                log.exception("stage %s crashed", name)
+                raise
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop every stage (and the broker this pipeline started)."""
+        self.stop_event.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        for thread in self.threads:
+            thread.join(timeout=30)
+        if self._own_broker and self.broker is not None:
+            self.broker.kill()
+
+    def __enter__(self) -> LocalPipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ use
+
+    def subscribe(self, spec: dict[str, Any]) -> str:
+        """Create a subscription through the HTTP API; return its id."""
+        if self.api_url is None:
+            from streams.subscriptions import SubscriptionSpec, new_subscription
+
+            sub = new_subscription(SubscriptionSpec.model_validate(spec))
+            self.state.subscriptions.add(sub)
+            return sub.id
+        response = httpx.post(f"{self.api_url}/subscriptions", json=spec, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def replay(
+        self,
+        data: bytes,
+        *,
+        pass_id: str = "pass-1",
+        channel: int = 1,
+        rate_bytes_per_s: float | None = None,
+        chunk_size: int = 256_000,
+        on_chunk: Callable[[Any], None] | None = None,
+    ) -> ReplayReport:
+        """Publish ``data`` as one downlink channel's chunks (``None`` rate: at once)."""
+        self.replay_start = time.time()
+        return replay_pass(
+            data, self.bus("eoport-ingest").producer(), station="LOCAL", pass_id=pass_id,
+            channel=channel, chunk_size=chunk_size, rate_bytes_per_s=rate_bytes_per_s,
+            on_chunk=on_chunk,
+        )  # fmt: skip
+
+    def finished_jobs(self) -> set[str]:
+        """Burst keys with a product or a permanent failure."""
+        done = set(self.products)
+        for w in self.workers:
+            done |= set(w.stats.failed_keys)
+        return done
+
+    def expected_deliveries(self) -> list[tuple[str, str]]:
+        """(subscription id, product id) pairs the AOIs call for."""
+        index = SubscriptionIndex(self.state.subscriptions.all())
+        return sorted(
+            (sub.id, p.product_id) for p in self.products.values() for sub in index.match_product(p)
+        )
+
+    def delivered(self) -> list[tuple[str, str]]:
+        """(subscription id, product id) pairs delivered (ledger)."""
+        rows = self.state.ledger.entries(status=DeliveryStatus.DELIVERED, limit=100_000)
+        return sorted((r.subscription_id, r.product_id) for r in rows)
+
+    def wait_done(
+        self, channel_keys: list[str], timeout_s: float = 300.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> bool:  # fmt: skip
+        """Wait until the channels' passes are assembled, every job is focused (or failed)
+        and every expected delivery is in the ledger; ``False`` on timeout."""
+        deadline = time.monotonic() + timeout_s
+        assert self.assembler is not None
+        while time.monotonic() < deadline:
+            assembled = all(
+                any(k in part and part[k].finished for part in self.assembler.channels.values())
+                for k in channel_keys
+            )
+            done = self.finished_jobs()
+            if progress is not None:
+                progress(len(done & self.job_keys), len(self.job_keys))
+            if assembled and self.job_keys <= done:
+                expected = set(self.expected_deliveries())
+                if expected <= set(self.delivered()):
+                    return True
+            time.sleep(0.2)
+        return False
+
+    def result(
+        self, sensing: tuple[float, float] | None = None, speedup: float = 1.0,
+        replay: ReplayReport | None = None,
+    ) -> PipelineResult:  # fmt: skip
+        """Collect products, deliveries and latencies (see the module docstring)."""
+        rows = self.state.ledger.entries(status=DeliveryStatus.DELIVERED, limit=100_000)
+        by_id = {p.product_id: p for p in self.products.values()}
+        latencies: list[float] = []
+        pipeline: list[float] = []
+        stages: dict[str, list[float]] = {name: [] for _, _, name in _STAGES}
+        for row in rows:
+            p = by_id.get(row.product_id)
+            if p is None or row.delivered_at is None:
+                continue
+            delivered = row.delivered_at.timestamp()
+            receive = p.timeline.get("station_receive")
+            if receive is not None:
+                pipeline.append(delivered - receive.timestamp())
+            stamps = {k: v.timestamp() for k, v in p.timeline.items()}
+            stamps["delivered"] = delivered
+            if sensing is not None and self.replay_start is not None:
+                virtual = self.replay_start + (_gps_of(p.sensing_stop) - sensing[0]) / speedup
+                latencies.append(delivered - virtual)
+                stamps["sensing_stop"] = virtual
+            for a, b, name in _STAGES:
+                if a in stamps and b in stamps:
+                    stages[name].append(stamps[b] - stamps[a])
+        assert self.assembler is not None
+        ev = dict(self.assembler.stats.events)
+        failed = sum(w.stats.failed for w in self.workers)
+        return PipelineResult(
+            products=list(self.products.values()),
+            jobs=len(self.job_keys),
+            incomplete_jobs=self.assembler.stats.incomplete_jobs,
+            failed_jobs=failed,
+            delivered=self.delivered(),
+            expected_deliveries=self.expected_deliveries(),
+            latencies_s=latencies,
+            pipeline_latencies_s=pipeline,
+            gaps=ev.get("gap", 0),
+            errors=failed + ev.get("corrupt", 0) + ev.get("rejected-chunk", 0),
+            replay=replay,
+            stage_s={k: float(np.median(v)) for k, v in stages.items() if v},
+            events=ev,
+        )
+
+
+def _gps_of(when: datetime) -> float:
+    from sar.timeutil import utc_to_gps_seconds
+
+    return utc_to_gps_seconds(when)

@@ -1,0 +1,336 @@
+"""Azimuth processing of one range strip of an IW TOPS burst (steps 2-6 of :mod:`sar.focus.tops`).
+
+A strip is held transposed (range bins x azimuth bins, azimuth contiguous) in per-worker
+buffers with reusable FFTW plans; :func:`strip_vectors` computes its phase vectors and
+:func:`process_strip` runs the chain and writes the strip into the output burst.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sar.constants import SPEED_OF_LIGHT
+from sar.focus import tops_kernels as kern
+from sar.focus.rcmc import interpolation_table
+from sar.focus.tops_setup import BurstSetup, raw_offsets_n
+from sar.focus.windows import window_weights
+
+try:  # pragma: no cover - depends on the environment
+    import pyfftw
+
+    HAVE_PYFFTW = True
+except ImportError:  # pragma: no cover
+    pyfftw = None
+    HAVE_PYFFTW = False
+
+ComplexArray = npt.NDArray[np.complex64]
+_TABLE_RESOLUTION = 2048
+Complex128Array = npt.NDArray[np.complex128]
+FloatArray = npt.NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------------------
+# FFT workspaces: one per worker slot, reused from burst to burst
+# --------------------------------------------------------------------------------------
+
+
+class _Workspace:
+    """Aligned transposed strip buffers and FFTW plans of one worker.
+
+    ``a``: (span, N') range bins x mosaic/Doppler bins; ``b``: (width, N'); ``c``:
+    (width, N''). Azimuth transforms run along contiguous rows (axis 1).
+    """
+
+    def __init__(self, shapes: tuple[int, ...]) -> None:
+        _, n1, n2, span, width, _ = shapes
+        self.a = aligned((span, n1))
+        self.b = aligned((width, n1))
+        self.c = aligned((width, n2))
+        self.a_az_inv = plan_fft(self.a, 1, forward=False)
+        self.a_az_fwd = plan_fft(self.a, 1, forward=True)
+        self.b_az_inv = plan_fft(self.b, 1, forward=False)
+        self.c_az_fwd = plan_fft(self.c, 1, forward=True)
+        self.a_rg_fwd = plan_fft(self.a, 0, forward=True)
+        self.a_rg_inv = plan_fft(self.a, 0, forward=False)
+
+
+def aligned(shape: tuple[int, int]) -> ComplexArray:
+    """Aligned complex64 block; rows padded so the row stride is not a multiple of 1 KiB
+    (column FFTs over power-of-two strides thrash the cache)."""
+    rows, cols = shape
+    pad = 8 if (cols * 8) % 1024 == 0 else 0
+    if HAVE_PYFFTW:
+        full: ComplexArray = pyfftw.empty_aligned((rows, cols + pad), dtype=np.complex64)
+    else:  # pragma: no cover
+        full = np.empty((rows, cols + pad), dtype=np.complex64)
+    return full[:, :cols]
+
+
+def plan_fft(buf: ComplexArray, axis: int, *, forward: bool) -> Callable[[], None]:
+    """In-place unnormalised FFT of ``buf`` along ``axis`` (FFTW plan or numpy fallback)."""
+    if HAVE_PYFFTW:
+        plan = pyfftw.FFTW(
+            buf, buf, axes=(axis,), direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
+            flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"), threads=1,
+        )  # fmt: skip
+
+        def run() -> None:
+            plan.execute()
+
+        return run
+
+    def run_numpy() -> None:  # pragma: no cover - without pyfftw
+        if forward:
+            buf[...] = np.fft.fft(buf, axis=axis)
+        else:
+            buf[...] = np.fft.ifft(buf, axis=axis, norm="forward")
+
+    return run_numpy
+
+
+_workspaces: dict[tuple[int, ...], list[_Workspace]] = {}
+_POOL_SIZE = 8
+ws_lock = threading.Lock()
+"""Serialises FFTW planning and the buffer caches."""
+
+
+def take_workspace(shapes: tuple[int, ...]) -> _Workspace:
+    """Check out a strip workspace for ``shapes`` (reused, or created with new plans).
+
+    Workspaces are exclusive to one thread until :func:`give_workspace`, so several bursts
+    may be focused concurrently.
+    """
+    with ws_lock:
+        pool = _workspaces.get(shapes)
+        if pool:
+            return pool.pop()
+        if shapes not in _workspaces and len(_workspaces) >= 4:
+            _workspaces.clear()
+        # FFTW planning is not thread-safe: plan under the lock
+        return _Workspace(shapes)
+
+
+def give_workspace(shapes: tuple[int, ...], ws: _Workspace) -> None:
+    """Return a workspace taken with :func:`take_workspace`."""
+    with ws_lock:
+        pool = _workspaces.setdefault(shapes, [])
+        if len(pool) < _POOL_SIZE:
+            pool.append(ws)
+
+
+def clear_workspaces() -> None:
+    """Drop cached strip buffers and their FFT plans."""
+    with ws_lock:
+        _workspaces.clear()
+
+
+@dataclass(frozen=True)
+class StripVectors:
+    """Row vectors and recursion coefficients of one strip."""
+
+    ramp_in: Complex128Array
+    ramp_mosaic: Complex128Array
+    rg_a0: Complex128Array
+    rg_a1: Complex128Array
+    rg_a2: Complex128Array
+    rg_start: int
+    rd_a0: Complex128Array
+    rd_a1: Complex128Array
+    rd_a2: Complex128Array
+    specan_in: Complex128Array
+    specan_out: Complex128Array
+    rcm_base: npt.NDArray[np.int64]
+    rcm_weights: npt.NDArray[np.float32]
+
+
+def _quadratic_coefficients(
+    phi0: FloatArray, phi1: FloatArray, phi2: FloatArray, h: float
+) -> tuple[Complex128Array, Complex128Array, Complex128Array]:
+    """Recursion factors of the quadratic through phases at indices 0, h, 2h."""
+    c2 = (phi0 - 2.0 * phi1 + phi2) / (2.0 * h * h)
+    c1 = (phi1 - phi0) / h - c2 * h
+    return np.exp(1j * phi0), np.exp(1j * (c1 + c2)), np.exp(2j * c2)
+
+
+def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors:
+    """Compute the phase vectors of the strip whose output bins are ``first_bin + [0, width)``.
+
+    All phases follow the derivation in the module docstring; times are relative to the
+    steering centre ``t_mid``.
+    """
+    g = setup.geometry
+    p = setup.plan
+    lam = g.wavelength
+    c = SPEED_OF_LIGHT
+    prf = setup.prf
+    n = p.n_in
+    n1 = p.n_mosaic
+    n2 = p.n_specan
+    fs = setup.fs
+    span = p.strip_span
+
+    centre = first_bin + 0.5 * (width - 1)
+    tau_c = setup.tau0 + centre / fs
+    r_ref = 0.5 * c * tau_c
+    v_ref = float(g.effective_velocity(tau_c))
+    k_t = float(g.centroid_rate(tau_c))
+    # mosaicking rate: exact output spacing with k_x = k_t at the strip centre
+    k_m = k_t * n2 * setup.interval * prf / n1
+    dt1 = prf / (k_m * n1)  # sample spacing of the mosaicked domain
+    prf1 = 1.0 / dt1
+    k_x = prf1 / (n2 * setup.interval)
+    # 1. deramp of the raw lines, with the (-1)^n that centres the mosaic window
+    s = raw_offsets_n(n, prf)
+    m_c = 0.5 * n1
+    n_c = 0.5 * (n - 1)
+    ramp_in = np.exp(-1j * np.pi * k_m * s * s - 2j * np.pi * m_c * np.arange(n) / n1)
+    # 2. chirp after the inverse FFT
+    m = np.arange(n1, dtype=np.float64)
+    t1 = (m - m_c) * dt1
+    ramp_mosaic = np.exp(-1j * np.pi * k_m * t1 * t1 - 2j * np.pi * (m - m_c) * n_c / n1)
+    # Doppler frequency of each bin, unwrapped around the burst-centre beam Doppler
+    f_dc = float(setup.doppler_effective(tau_c))
+    k = np.arange(n1, dtype=np.float64)
+    f = k / n1 * prf1
+    f = f_dc + np.mod(f - f_dc + 0.5 * prf1, prf1) - 0.5 * prf1
+    # 3. bulk 2-D phase of the strip centre range (RCMC, SRC, azimuth compression)
+    q = np.arange(span, dtype=np.float64)
+    f_tau = q / span * fs
+    fc = setup.chirp_centre
+    f_tau = fc + np.mod(f_tau - fc + 0.5 * fs, fs) - 0.5 * fs
+    rg_start = int(np.argmin(f_tau))
+    f_lo = float(f_tau[rg_start])
+    g_f = (c * f / (2.0 * v_ref)) ** 2
+    h = 0.5 * (span - 1)
+
+    def bulk(ft: float) -> FloatArray:
+        big_f = setup.f0 + ft
+        return np.asarray(
+            4.0 * np.pi * r_ref / c * (np.sqrt(big_f * big_f - g_f) - big_f), dtype=np.float64
+        )
+
+    step = fs / span
+    rg = _quadratic_coefficients(bulk(f_lo), bulk(f_lo + h * step), bulk(f_lo + 2 * h * step), h)
+    # 4. per-bin hyperbolic filter, bistatic shift, residual chirp, window-domain origin
+    t_z0 = -f_dc / g.k_s * (k_t / k_x)
+    m_z = m_c - t_z0 / dt1
+    d_ref = np.sqrt(1.0 - (lam * f / (2.0 * v_ref)) ** 2)
+    row = (
+        -4.0 * np.pi / lam * r_ref * (d_ref - 1.0)
+        + np.pi * f * f * (1.0 / k_x - 1.0 / k_m)
+        + 2.0 * np.pi * f * dt1 * (m_c - m_z)
+    )
+    hw = 0.5 * (width - 1)
+
+    def per_bin(i: float) -> FloatArray:
+        tau = setup.tau0 + (first_bin + i) / fs
+        r0 = 0.5 * c * tau
+        v = float(g.effective_velocity(tau))
+        d = np.sqrt(1.0 - (lam * f / (2.0 * v)) ** 2)
+        phi = 4.0 * np.pi / lam * r0 * (d - 1.0) + row
+        if setup.bistatic:
+            phi = phi - np.pi * f * tau + 0.5 * np.pi / lam * (v * v / r0) * tau * tau
+        return np.asarray(phi, dtype=np.float64)
+
+    taps = setup.rcmc_taps
+    if taps:
+        # range-Doppler RCMC: the full hyperbolic filter per bin, no bulk 2-D phase
+        row = row + 4.0 * np.pi / lam * r_ref * (d_ref - 1.0)
+        shift = r_ref * (1.0 / d_ref - 1.0) * 2.0 * fs / c
+        whole = np.floor(shift)
+        table = interpolation_table(taps, _TABLE_RESOLUTION)
+        pos = (shift - whole) * _TABLE_RESOLUTION
+        j = np.minimum(pos.astype(np.int64), _TABLE_RESOLUTION - 1)
+        frac = (pos - j)[:, None]
+        rcm_weights = ((1.0 - frac) * table[j] + frac * table[j + 1]).astype(np.float32)
+        rcm_base = whole.astype(np.int64) - taps // 2 + 1
+    else:
+        rcm_weights = np.zeros((1, 1), dtype=np.float32)
+        rcm_base = np.zeros(1, dtype=np.int64)
+    rd = _quadratic_coefficients(per_bin(0.0), per_bin(hw), per_bin(2.0 * hw), max(hw, 0.5))
+    # 5. window (processed band around each target's Doppler centroid) and SPECAN chirps
+    l_c = (g.t_mid - setup.first_line_time) / setup.interval
+    t2 = (m - m_z) * dt1
+    delta = k_x * (t_z0 - t2)
+    win = window_weights(setup.window, delta / setup.bandwidth)
+    specan_in = np.asarray(
+        win * np.exp(1j * np.pi * k_x * t2 * t2 + 2j * np.pi * l_c * m / n2), dtype=np.complex128
+    )
+    ll = np.arange(setup.lines_out, dtype=np.float64)
+    eta = (ll - l_c) * setup.interval
+    scale = 1.0 / (float(n1) * float(1 if taps else span) * float(n2))
+    specan_out = np.asarray(
+        scale * np.exp(2j * np.pi * (ll - l_c) * m_z / n2 + 1j * np.pi * k_x * eta * eta),
+        dtype=np.complex128,
+    )
+    return StripVectors(
+        ramp_in=ramp_in, ramp_mosaic=ramp_mosaic, rg_a0=rg[0], rg_a1=rg[1], rg_a2=rg[2],
+        rg_start=rg_start, rd_a0=rd[0], rd_a1=rd[1], rd_a2=rd[2], specan_in=specan_in,
+        specan_out=specan_out, rcm_base=rcm_base, rcm_weights=rcm_weights,
+    )  # fmt: skip
+
+
+def process_strip(
+    setup: BurstSetup, rc: ComplexArray, out: ComplexArray, first_bin: int, ws: _Workspace,
+    prof: dict[str, float] | None = None,
+) -> None:  # fmt: skip
+    p = setup.plan
+    width = min(p.strip_width, setup.samples_out - first_bin)
+    clock = _Clock(prof)
+    vec = strip_vectors(setup, first_bin, width)
+    clock.tick("phase vectors")
+    kern.load_transposed(rc, first_bin - p.range_halo_left, ws.a, vec.ramp_in)
+    clock.tick("load + deramp")
+    ws.a_az_inv()
+    clock.tick("azimuth FFT N' (mosaic)")
+    kern.multiply_columns(ws.a, vec.ramp_mosaic)
+    clock.tick("chirp multiplies")
+    ws.a_az_fwd()
+    clock.tick("azimuth FFT N' (to Doppler)")
+    if setup.rcmc_taps:
+        kern.rcmc_phase(ws.a, ws.b, p.range_halo_left, vec.rcm_base, vec.rcm_weights,
+                        vec.rd_a0, vec.rd_a1, vec.rd_a2)  # fmt: skip
+        clock.tick("RCMC interpolation + range-Doppler phase")
+    else:
+        ws.a_rg_fwd()
+        clock.tick("range FFT (strip)")
+        kern.quadratic_phase_down(
+            ws.a, ws.a, 0, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
+        )
+        clock.tick("2-D phase (RCMC/SRC/MF)")
+        ws.a_rg_inv()
+        clock.tick("range FFT (strip)")
+        kern.quadratic_phase_down(
+            ws.a, ws.b, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
+        )
+        clock.tick("range-Doppler phase")
+    ws.b_az_inv()
+    clock.tick("azimuth FFT N' (to window domain)")
+    kern.copy_columns_weighted(ws.b, ws.c, vec.specan_in)
+    clock.tick("chirp multiplies")
+    ws.c_az_fwd()
+    clock.tick("azimuth FFT N'' (SPECAN)")
+    kern.store_transposed(ws.c, out, first_bin, width, vec.specan_out)
+    clock.tick("reramp + store")
+
+
+class _Clock:
+    """Accumulate seconds per named stage into ``prof`` (no-op when ``prof`` is None)."""
+
+    def __init__(self, prof: dict[str, float] | None) -> None:
+        self._prof = prof
+        self._now = time.perf_counter
+        self._last = self._now() if prof is not None else 0.0
+
+    def tick(self, name: str) -> None:
+        if self._prof is None:
+            return
+        now = self._now()
+        self._prof[name] = self._prof.get(name, 0.0) + now - self._last
+        self._last = now

@@ -1,0 +1,589 @@
+"""Burst assembly of one downlink channel (pure logic, no I/O, restartable).
+
+:class:`ChannelAssembler` takes the contiguous segments and gaps of one channel
+(:class:`streams.reassembly.ChannelReassembler`), cuts packets
+(:class:`sar.l0.stream.PacketScanner`, resynchronising after corruption), decodes their
+headers (S1-IF-ASD-PL-0007 section 3.2) and groups the echo packets into bursts:
+
+- **TOPS (IW, EW)**: a burst is a run of echo packets of one data-take, swath and
+  polarisation (``split_bursts`` semantics, incrementally): it ends when an echo packet of
+  another swath arrives (the instrument has switched swath), when the PRI count goes
+  backwards, the azimuth beam address restarts, or the PRI counter jumps by more than
+  :data:`TOPS_MAX_HOLE_S` worth of lines. Missing PRIs inside a burst are recorded.
+- **Stripmap**: fixed blocks of ``block_lines`` PRIs (block ``k`` holds PRI counts
+  ``[k * step, k * step + block_lines)``, ``step = block_lines - overlap``), overlapping by
+  one synthetic aperture (:data:`SM_APERTURE_S` worth of lines) so that the fully focused
+  parts of consecutive blocks join without a hole. A block ends when a packet beyond it
+  arrives.
+
+**When is a burst complete.** Its last packet has arrived (above) *and* its aux is
+complete: the sub-commutated ancillary data (64-word cycles, section 3.2.3) of the same
+data-take and polarisation has given at least two distinct 1 Hz state vectors and a cycle
+has completed after the burst's last packet, i.e. every state vector dated up to the
+burst's end has arrived. The worker extends these state vectors by propagation
+(:func:`sar.geo.propagate.extend_orbit`) over the burst's half-aperture margins, so
+waiting for later GNSS fixes is unnecessary: the aux condition costs at most two
+sub-commutation cycles (64 PRIs each, ~80 ms of sensing time) after the burst's end.
+
+Bursts that stop receiving packets for ``burst_timeout_s`` (wall clock) are flushed with
+status ``incomplete``; at the end of the pass every open burst is flushed (aux
+``extrapolated`` when no cycle completed after it). A channel gap marks the bursts open
+at that moment ``incomplete`` with the gap's sequence numbers and byte range.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from sar.focus.raw import swath_name
+from sar.l0.ancillary import WORDS_PER_CYCLE, decode_ancillary
+from sar.l0.enums import EccNumber, SignalType, polarisation_name
+from sar.l0.fields import empty_headers
+from sar.l0.headers import decode_headers
+from sar.l0.radar import packet_time, pri_s
+from sar.l0.stream import PacketScanner
+from sar.timeutil import gps_seconds_to_utc
+from streams.jobs import EventRecord, JobRecord, StateVector, burst_key
+from streams.reassembly import Gap, Output, Segment
+
+TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
+IW_CYCLE_S = 2.758273
+"""IW burst cycle, s (burst ids of TOPS bursts count these cycles since the GPS epoch)."""
+TOPS_MAX_HOLE_S = 0.5
+"""Largest run of missing PRIs kept inside one TOPS burst, s (a burst lasts ~0.9 s and the
+same swath comes back only after the two others' bursts, ~1.8 s)."""
+SM_APERTURE_S = 0.6
+"""Stripmap block overlap, s: one synthetic aperture (beam null to null, lambda R /
+(V L_az) ~ 0.3-0.5 s for S1..S6) with margin."""
+TOPS_PARTIAL_FRACTION = 0.9
+"""A TOPS burst with fewer packets than this fraction of the longest burst of its swath
+is reported ``incomplete`` (its head or tail was lost)."""
+SV_KEEP_S = 30.0
+"""State vectors older than this behind the newest one are forgotten, s."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass
+class AuxTrack:
+    """Sub-commutated ancillary cycles of one data-take and polarisation."""
+
+    words: list[int] = field(default_factory=list)
+    vectors: dict[float, tuple[list[float], list[float]]] = field(default_factory=dict)
+    cycle_end_time: float = -math.inf
+    """Datation of the packet that completed the latest cycle, GPS s."""
+
+    def push(self, index: int, word: int, t: float) -> None:
+        """Add one packet's word (index 1..64)."""
+        if index == 1:
+            self.words = [word]
+        elif self.words and index == len(self.words) + 1:
+            self.words.append(word)
+        else:
+            self.words = []
+        if len(self.words) == WORDS_PER_CYCLE:
+            h = empty_headers(WORDS_PER_CYCLE)
+            h["subcom_word_index"] = np.arange(1, WORDS_PER_CYCLE + 1)
+            h["subcom_word"] = np.asarray(self.words, dtype=np.uint16)
+            anc = decode_ancillary(h)
+            self.words = []
+            if anc.complete_cycles == 1:
+                when = float(anc.orbit_times[0])
+                self.vectors[when] = (
+                    [float(v) for v in anc.positions[0]],
+                    [float(v) for v in anc.velocities[0]],
+                )
+                self.cycle_end_time = max(self.cycle_end_time, t)
+                newest = max(self.vectors)
+                for old in [k for k in self.vectors if k < newest - SV_KEEP_S]:
+                    del self.vectors[old]
+
+    def complete_for(self, stop_time: float) -> bool:
+        """Whether the aux of a burst ending at ``stop_time`` (GPS s) is complete."""
+        return len(self.vectors) >= 2 and self.cycle_end_time >= stop_time
+
+    def state_vectors(self, start: float, stop: float) -> list[StateVector]:
+        """State vectors within :data:`SV_KEEP_S` of ``[start, stop]``."""
+        return [
+            StateVector(time=t, position=(p[0], p[1], p[2]), velocity=(v[0], v[1], v[2]))
+            for t, (p, v) in sorted(self.vectors.items())
+            if start - SV_KEEP_S <= t <= stop + SV_KEEP_S
+        ]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "words": self.words,
+            "vectors": [[t, p, v] for t, (p, v) in sorted(self.vectors.items())],
+            "cycle_end_time": self.cycle_end_time if math.isfinite(self.cycle_end_time) else None,
+        }
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> AuxTrack:
+        end = s["cycle_end_time"]
+        return cls(
+            words=list(s["words"]),
+            vectors={float(t): (list(p), list(v)) for t, p, v in s["vectors"]},
+            cycle_end_time=-math.inf if end is None else float(end),
+        )
+
+
+@dataclass
+class OpenBurst:
+    """Packets of one burst (or stripmap block) being assembled."""
+
+    data_take_id: int
+    swath_number: int
+    pol_code: int
+    tops: bool
+    block: int
+    """Stripmap block number (``-1`` for TOPS bursts)."""
+    pri_code: int
+    packets: list[bytes] = field(default_factory=list)
+    first_pri: int = -1
+    last_pri: int = -1
+    last_beam: int = -1
+    first_time: float = math.inf
+    last_time: float = -math.inf
+    missing: list[tuple[int, int]] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    closed: bool = False
+    reason: str = ""
+    updated: float = 0.0
+    completed_at: datetime | None = None
+    station_receive: datetime | None = None
+    kafka_append: datetime | None = None
+
+    @property
+    def swath(self) -> str:
+        return swath_name(self.swath_number)[1]
+
+    @property
+    def mode(self) -> str:
+        return swath_name(self.swath_number)[0]
+
+    @property
+    def polarisation(self) -> str:
+        return polarisation_name(self.pol_code)
+
+    @property
+    def burst_id(self) -> int:
+        if not self.tops:
+            return self.block
+        return int(((self.first_time + self.last_time) / 2) // IW_CYCLE_S)
+
+    @property
+    def key(self) -> str:
+        return burst_key(self.data_take_id, self.swath, self.polarisation, self.burst_id)
+
+    def add(self, pkt: bytes, pri: int, beam: int, t: float) -> None:
+        if self.last_pri >= 0 and pri > self.last_pri + 1:
+            self.missing.append((self.last_pri + 1, pri - 1))
+        if self.first_pri < 0:
+            self.first_pri = pri
+        self.packets.append(pkt)
+        self.last_pri, self.last_beam = pri, beam
+        self.first_time = min(self.first_time, t)
+        self.last_time = max(self.last_time, t)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "ids": [self.data_take_id, self.swath_number, self.pol_code, self.tops, self.block,
+                    self.pri_code],
+            "packets": _b64(b"".join(self.packets)),
+            "lengths": [len(p) for p in self.packets],
+            "pri": [self.first_pri, self.last_pri, self.last_beam],
+            "time": [self.first_time, self.last_time],
+            "missing": [list(m) for m in self.missing],
+            "gaps": self.gaps,
+            "closed": self.closed,
+            "reason": self.reason,
+            "updated": self.updated,
+            "stamps": [_iso(self.completed_at), _iso(self.station_receive),
+                       _iso(self.kafka_append)],
+        }  # fmt: skip
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> OpenBurst:
+        dt_id, swath, pol, tops, block, pri_code = s["ids"]
+        blob = _unb64(s["packets"])
+        packets, pos = [], 0
+        for n in s["lengths"]:
+            packets.append(blob[pos : pos + n])
+            pos += n
+        completed, receive, append = (_dt(x) for x in s["stamps"])
+        return cls(
+            int(dt_id), int(swath), int(pol), bool(tops), int(block), int(pri_code),
+            packets, int(s["pri"][0]), int(s["pri"][1]), int(s["pri"][2]),
+            float(s["time"][0]), float(s["time"][1]),
+            missing=[(int(a), int(b)) for a, b in s["missing"]], gaps=list(s["gaps"]),
+            closed=bool(s["closed"]), reason=str(s["reason"]), updated=float(s["updated"]),
+            completed_at=completed, station_receive=receive, kafka_append=append,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BurstOutput:
+    """A burst ready to be published: its raw packets and the job fields but the URL."""
+
+    burst: OpenBurst
+    status: Literal["complete", "incomplete"]
+    aux_status: Literal["complete", "extrapolated"]
+    state_vectors: list[StateVector]
+    source: str
+
+    @property
+    def key(self) -> str:
+        return self.burst.key
+
+    @property
+    def data(self) -> bytes:
+        """The burst's packets, concatenated in stream order (a valid Level-0 stream)."""
+        return b"".join(self.burst.packets)
+
+    def job(self, raw_url: str, now: datetime) -> JobRecord:
+        """The focus job pointing at ``raw_url``; ``now`` stamps ``aux_complete``."""
+        b = self.burst
+        start, stop = gps_seconds_to_utc(b.first_time), gps_seconds_to_utc(b.last_time)
+        timeline: dict[str, datetime] = {"sensing_start": start, "sensing_stop": stop}
+        for name, value in (
+            ("station_receive", b.station_receive),
+            ("kafka_append", b.kafka_append),
+            ("burst_complete", b.completed_at),
+        ):
+            if value is not None:
+                timeline[name] = value
+        timeline["aux_complete"] = now
+        return JobRecord(
+            burst_key=self.key, status=self.status,
+            source=self.source, mode=b.mode, swath=b.swath, polarisation=b.polarisation,
+            burst_id=b.burst_id, data_take_id=b.data_take_id, sensing_start=start,
+            sensing_stop=stop, sensing_start_gps=b.first_time, sensing_stop_gps=b.last_time,
+            packet_count=len(b.packets), first_pri_count=b.first_pri,
+            last_pri_count=b.last_pri, missing_pri=b.missing, gaps=b.gaps,
+            pri_s=pri_s(b.pri_code), aux_status=self.aux_status,
+            state_vectors=self.state_vectors, raw_url=raw_url, raw_bytes=len(self.data),
+            timeline=timeline,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the data being fed came from: the chunk record that released it."""
+
+    now: float
+    station_receive: datetime | None = None
+    kafka_append: datetime | None = None
+
+
+class ChannelAssembler:
+    """Packets and bursts of one downlink channel (``station/pass/channel``).
+
+    Parameters
+    ----------
+    key
+        The channel key.
+    block_lines
+        Stripmap block length, PRIs.
+    burst_timeout_s
+        Wall-clock time without a new packet after which an open burst is flushed
+        ``incomplete`` (and a closed one whose aux never completed is flushed
+        ``extrapolated``), s.
+    """
+
+    def __init__(self, key: str, *, block_lines: int = 2048, burst_timeout_s: float = 120.0):
+        self.key = key
+        self.block_lines = block_lines
+        self.burst_timeout_s = burst_timeout_s
+        self.scanner = PacketScanner()
+        self.aux: dict[tuple[int, int], AuxTrack] = {}
+        self.open: dict[str, OpenBurst] = {}
+        """Open and closed-but-waiting bursts by internal slot name."""
+        self.current_swath: dict[tuple[int, int], int] = {}
+        self.first_echo_pri: dict[tuple[int, int, int], int] = {}
+        self.longest: dict[tuple[int, int], int] = {}
+        self.emitted: list[str] = []
+        self.packets = 0
+        self.finished = False
+        self._events_seen = 0
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, output: Output, ctx: Context) -> tuple[list[BurstOutput], list[EventRecord]]:
+        """Feed one reassembler output; return the bursts that became complete and events."""
+        events: list[EventRecord] = []
+        if isinstance(output, Gap):
+            events.append(self._gap(output))
+        elif isinstance(output, Segment):
+            pkts = self.scanner.feed(output.data)
+            events += self._corrupt_events()
+            if pkts:
+                self._packets(pkts, ctx)
+        return self._ready(ctx) + self._expired(ctx), events
+
+    def poll(self, ctx: Context) -> list[BurstOutput]:
+        """Flush bursts whose timeout expired."""
+        return self._expired(ctx)
+
+    def finish(self, ctx: Context) -> tuple[list[BurstOutput], list[EventRecord]]:
+        """End of the pass: flush every burst (complete ones keep status ``complete``)."""
+        self.scanner.close()
+        events = self._corrupt_events()
+        out: list[BurstOutput] = []
+        for slot, b in list(self.open.items()):
+            if not b.closed:
+                b.closed, b.reason = True, "pass-end"
+                b.completed_at = datetime.now(UTC)
+            self._redundant_or(slot, b, out, events, ctx, force=True)
+        self.finished = True
+        return out, events
+
+    # ------------------------------------------------------------------ internals
+
+    def _gap(self, gap: Gap) -> EventRecord:
+        info = {
+            "first_seq": gap.first_seq, "last_seq": gap.last_seq, "byte_start": gap.byte_start,
+            "byte_stop": gap.byte_stop, "reason": gap.reason,
+        }  # fmt: skip
+        for b in self.open.values():
+            if not b.closed:
+                b.gaps.append(info)
+        resume = gap.byte_stop if gap.byte_stop is not None else gap.byte_start
+        self.scanner = PacketScanner(
+            skipped_bytes=self.scanner.skipped_bytes,
+            dropped_packets=self.scanner.dropped_packets,
+            corrupt_events=self.scanner.corrupt_events,
+            _base=resume,
+            _resyncing=True,
+        )
+        return EventRecord(kind="gap", source=self.key, detail=info)
+
+    def _corrupt_events(self) -> list[EventRecord]:
+        new = self.scanner.corrupt_events[self._events_seen :]
+        self._events_seen = len(self.scanner.corrupt_events)
+        return [
+            EventRecord(
+                kind="corrupt",
+                source=self.key,
+                detail={"byte_offset": e.offset, "reason": e.reason,
+                        "skipped_bytes_total": self.scanner.skipped_bytes},
+            )  # fmt: skip
+            for e in new
+        ]
+
+    def _packets(self, pkts: list[tuple[int, bytes]], ctx: Context) -> None:
+        offsets = np.cumsum([0] + [len(p) for _, p in pkts[:-1]])
+        h = decode_headers(b"".join(p for _, p in pkts), offsets, validate=False)
+        times = np.asarray(packet_time(h["coarse_time"], h["fine_time"]), dtype=np.float64)
+        for i, (_, pkt) in enumerate(pkts):
+            dt_id, pol = int(h["data_take_id"][i]), int(h["polarisation"][i])
+            t = float(times[i])
+            track = self.aux.setdefault((dt_id, pol), AuxTrack())
+            track.push(int(h["subcom_word_index"][i]), int(h["subcom_word"][i]), t)
+            if int(h["signal_type"][i]) != int(SignalType.ECHO):
+                continue
+            self.packets += 1
+            swath, pri = int(h["swath_number"][i]), int(h["pri_count"][i])
+            beam, pri_code = int(h["azimuth_beam_address"][i]), int(h["pri"][i])
+            if int(h["ecc_number"][i]) in TOPS_ECC:
+                self._tops(dt_id, swath, pol, pri, beam, pri_code, t, pkt, ctx)
+            else:
+                self._stripmap(dt_id, swath, pol, pri, beam, pri_code, t, pkt, ctx)
+
+    def _touch(self, b: OpenBurst, ctx: Context) -> None:
+        b.updated = ctx.now
+        b.station_receive = ctx.station_receive or b.station_receive
+        b.kafka_append = ctx.kafka_append or b.kafka_append
+
+    def _close(self, b: OpenBurst, reason: str) -> None:
+        if not b.closed:
+            b.closed, b.reason = True, reason
+            b.completed_at = datetime.now(UTC)
+
+    def _tops(
+        self, dt_id: int, swath: int, pol: int, pri: int, beam: int, pri_code: int, t: float,
+        pkt: bytes, ctx: Context,
+    ) -> None:  # fmt: skip
+        group = (dt_id, pol)
+        previous = self.current_swath.get(group)
+        if previous is not None and previous != swath:
+            old = self.open.get(f"T/{dt_id}/{previous}/{pol}")
+            if old is not None:
+                self._close(old, "swath-change")
+        self.current_swath[group] = swath
+        slot = f"T/{dt_id}/{swath}/{pol}"
+        b = self.open.get(slot)
+        if b is not None and not b.closed:
+            hole_s = (pri - b.last_pri - 1) * pri_s(pri_code)
+            if pri <= b.last_pri or beam < b.last_beam or hole_s > TOPS_MAX_HOLE_S:
+                self._close(b, "run-break")
+        if b is not None and b.closed:
+            # a closed burst still waiting for aux keeps its slot under its key
+            self.open[f"W/{b.key}"] = self.open.pop(slot)
+            b = None
+        if b is None:
+            b = OpenBurst(dt_id, swath, pol, True, -1, pri_code)
+            self.open[slot] = b
+        b.add(pkt, pri, beam, t)
+        self._touch(b, ctx)
+
+    def _stripmap(
+        self, dt_id: int, swath: int, pol: int, pri: int, beam: int, pri_code: int, t: float,
+        pkt: bytes, ctx: Context,
+    ) -> None:  # fmt: skip
+        n = self.block_lines
+        overlap = min(n // 2, math.ceil(SM_APERTURE_S / pri_s(pri_code)))
+        step = n - overlap
+        group = (dt_id, swath, pol)
+        first = self.first_echo_pri.setdefault(group, pri)
+        for slot, ob in self.open.items():
+            if slot.startswith(f"S/{dt_id}/{swath}/{pol}/") and ob.block * step + n <= pri:
+                self._close(ob, "block-end")
+        for k in range(max(0, (pri - n + step) // step), pri // step + 1):
+            slot = f"S/{dt_id}/{swath}/{pol}/{k}"
+            b = self.open.get(slot)
+            if b is None:
+                if burst_key(dt_id, swath_name(swath)[1], polarisation_name(pol), k) in (
+                    self.emitted
+                ):
+                    continue
+                b = OpenBurst(dt_id, swath, pol, False, k, pri_code)
+                expected = max(k * step, first)
+                if pri > expected:
+                    b.missing.append((expected, pri - 1))
+                self.open[slot] = b
+            b.add(pkt, pri, beam, t)
+            self._touch(b, ctx)
+
+    def _ready(self, ctx: Context) -> list[BurstOutput]:
+        out: list[BurstOutput] = []
+        events: list[EventRecord] = []
+        for slot, b in list(self.open.items()):
+            track = self.aux.setdefault((b.data_take_id, b.pol_code), AuxTrack())
+            if b.closed and track.complete_for(b.last_time):
+                self._redundant_or(slot, b, out, events, ctx, force=False)
+        return out
+
+    def _expired(self, ctx: Context) -> list[BurstOutput]:
+        out: list[BurstOutput] = []
+        events: list[EventRecord] = []
+        for slot, b in list(self.open.items()):
+            if ctx.now - b.updated >= self.burst_timeout_s:
+                if not b.closed:
+                    self._close(b, "timeout")
+                    b.gaps.append({"reason": "timeout", "last_pri": b.last_pri})
+                self._redundant_or(slot, b, out, events, ctx, force=True)
+        return out
+
+    def _redundant_or(
+        self, slot: str, b: OpenBurst, out: list[BurstOutput], events: list[EventRecord],
+        ctx: Context, *, force: bool,
+    ) -> None:  # fmt: skip
+        """Emit ``b`` (or drop it when another block holds all its lines / no orbit)."""
+        track = self.aux.setdefault((b.data_take_id, b.pol_code), AuxTrack())
+        complete_aux = track.complete_for(b.last_time)
+        if not complete_aux and not force:
+            return
+        del self.open[slot]
+        if not b.tops:
+            n = self.block_lines
+            overlap = min(n // 2, math.ceil(SM_APERTURE_S / pri_s(b.pri_code)))
+            step = n - overlap
+            inside_next = b.first_pri >= (b.block + 1) * step
+            previous = burst_key(b.data_take_id, b.swath, b.polarisation, b.block - 1)
+            inside_prev = b.last_pri < b.block * step + overlap and previous in self.emitted
+            if inside_next or inside_prev:
+                return
+        if len(track.vectors) < 2 or not b.packets:
+            events.append(
+                EventRecord(
+                    kind="burst-dropped", source=self.key,
+                    detail={"burst_key": b.key, "packets": len(b.packets),
+                            "reason": "fewer than 2 state vectors in the ancillary data"},
+                )
+            )  # fmt: skip
+            return
+        status: Literal["complete", "incomplete"] = "complete"
+        if b.gaps or b.reason == "timeout" or b.missing:
+            status = "incomplete"
+        if b.tops:
+            group = (b.data_take_id, b.swath_number)
+            longest = max(self.longest.get(group, 0), len(b.packets))
+            self.longest[group] = longest
+            if len(b.packets) < TOPS_PARTIAL_FRACTION * longest:
+                status = "incomplete"
+        self.emitted.append(b.key)
+        del self.emitted[:-256]
+        out.append(
+            BurstOutput(
+                b, status, "complete" if complete_aux else "extrapolated",
+                track.state_vectors(b.first_time, b.last_time), self.key,
+            )
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-compatible snapshot (open bursts' packets base64-encoded)."""
+        s = self.scanner
+        return {
+            "key": self.key,
+            "block_lines": self.block_lines,
+            "burst_timeout_s": self.burst_timeout_s,
+            "scanner": {
+                "buffer": _b64(bytes(s._buffer)), "base": s._base, "resyncing": s._resyncing,
+                "skipped": s.skipped_bytes, "dropped": s.dropped_packets,
+            },  # fmt: skip
+            "aux": [[dt, pol, a.to_state()] for (dt, pol), a in self.aux.items()],
+            "open": {slot: b.to_state() for slot, b in self.open.items()},
+            "current_swath": [[dt, pol, sw] for (dt, pol), sw in self.current_swath.items()],
+            "first_echo_pri": [[*k, v] for k, v in self.first_echo_pri.items()],
+            "longest": [[*k, v] for k, v in self.longest.items()],
+            "emitted": self.emitted,
+            "packets": self.packets,
+            "finished": self.finished,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ChannelAssembler:
+        """Rebuild from :meth:`to_state` output."""
+        self = cls(
+            state["key"],
+            block_lines=int(state["block_lines"]),
+            burst_timeout_s=float(state["burst_timeout_s"]),
+        )
+        sc = state["scanner"]
+        self.scanner = PacketScanner(
+            skipped_bytes=int(sc["skipped"]), dropped_packets=int(sc["dropped"]),
+            _buffer=bytearray(_unb64(sc["buffer"])), _base=int(sc["base"]),
+            _resyncing=bool(sc["resyncing"]),
+        )  # fmt: skip
+        self.aux = {(int(dt), int(pol)): AuxTrack.from_state(a) for dt, pol, a in state["aux"]}
+        self.open = {slot: OpenBurst.from_state(b) for slot, b in state["open"].items()}
+        self.current_swath = {(int(a), int(b)): int(c) for a, b, c in state["current_swath"]}
+        self.first_echo_pri = {(int(a), int(b), int(c)): int(d)
+                               for a, b, c, d in state["first_echo_pri"]}  # fmt: skip
+        self.longest = {(int(a), int(b)): int(c) for a, b, c in state["longest"]}
+        self.emitted = list(state["emitted"])
+        self.packets = int(state["packets"])
+        self.finished = bool(state["finished"])
+        return self

@@ -1,0 +1,133 @@
+"""Focusing worker: job -> SLC product in the object store -> l1-products; permanent
+failures -> dead-letters + events (on the real broker)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from shapely.geometry import Point, shape
+
+from sar.product.slc import read_slc
+from streams.burst_state import BurstOutput, ChannelAssembler, Context
+from streams.bus import KafkaBus
+from streams.chunks import split_into_chunks
+from streams.deadletters import HEADER_ERROR
+from streams.jobs import EventRecord, JobRecord, raw_key
+from streams.objectstore import ObjectStore
+from streams.products import ProductRecord, make_product_id
+from streams.reassembly import ChannelReassembler
+from streams.records import Record
+from streams.worker import FocusWorker
+from tests.streams.passdata import TARGET_A, stripmap_pass
+
+T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+
+
+@lru_cache(maxsize=1)
+def focusable_bursts() -> list[BurstOutput]:
+    dt = stripmap_pass(4096)
+    key = "MAT/p1/1"
+    reasm = ChannelReassembler(key)
+    asm = ChannelAssembler(key, block_lines=2048)
+    outs: list[BurstOutput] = []
+    for chunk in split_into_chunks(dt.data, "MAT", "p1", 1, T0, chunk_size=500_000):
+        for o in reasm.push(chunk, 0.0):
+            outs += asm.feed(o, Context(0.0))[0]
+    outs += asm.finish(Context(0.0))[0]
+    return outs
+
+
+def job_for(store: ObjectStore, out: BurstOutput) -> JobRecord:
+    url = store.put_bytes(store.url(raw_key(out.key)), out.data)
+    return out.job(url, datetime.now(UTC))
+
+
+def read_all(
+    bus: KafkaBus, topic: str, n: int, timeout_s: float = 30.0, idle_s: float | None = None
+) -> list[Record]:
+    """Read ``topic`` from the start until ``n`` records, ``timeout_s``, or (with
+    ``idle_s``) nothing new for ``idle_s`` seconds after the first record."""
+    consumer = bus.consumer(f"reader-{uuid.uuid4().hex[:8]}", [topic])
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    last = time.monotonic()
+    try:
+        while len(records) < n and time.monotonic() < deadline:
+            got = consumer.poll(0.5, 100)
+            records += got
+            if got:
+                last = time.monotonic()
+            elif idle_s is not None and records and time.monotonic() - last > idle_s:
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def test_focus_writes_a_product_whose_footprint_holds_the_target(tmp_path: Path) -> None:
+    store = ObjectStore(str(tmp_path / "objects"))
+    worker = FocusWorker(KafkaBus("127.0.0.1:1"), store, processing_version="test")
+    outs = focusable_bursts()
+    # the block whose middle is nearest the target's zero-Doppler time holds it fully focused
+    zd = stripmap_pass(4096).truth["targets"][0]["zero_doppler_time"]["gps_seconds"]
+    best = min(outs, key=lambda o: abs((o.burst.first_time + o.burst.last_time) / 2 - zd))
+    job = job_for(store, best)
+    product = worker.focus(job, T0)
+    assert product.product_id == make_product_id(job.burst_key, "test")
+    assert product.url == store.url(f"products/{product.product_id}.h5")
+    assert shape(product.footprint).contains(Point(TARGET_A.lon, TARGET_A.lat))
+    assert product.mode == "SM" and product.swath == "S6" and product.polarisation == "VV"
+    for stage in ("sensing_stop", "aux_complete", "focus_start", "focus_end", "product_written"):
+        assert stage in product.timeline
+    assert product.timeline["focus_start"] <= product.timeline["focus_end"]
+    slc = read_slc(product.url)
+    assert slc.image.shape[0] == job.packet_count
+    assert product.size_bytes == Path(product.url).stat().st_size
+    # replaying the job rewrites the same object under the same id
+    again = worker.focus(job, T0)
+    assert again.product_id == product.product_id and again.url == product.url
+
+
+def test_worker_publishes_products_and_dead_letters_bad_jobs(
+    bus: KafkaBus, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    jobs_t, products_t, events_t, dead_t = (new_topic(partitions=p) for p in (3, 1, 1, 1))
+    store = ObjectStore(str(tmp_path / "objects"))
+    good = job_for(store, focusable_bursts()[1])
+    missing = good.model_copy(
+        update={"burst_key": "05A5A5/S6/VV/99", "raw_url": store.url("raw/none.dat")}
+    )
+    producer = bus.producer()
+    producer.send(jobs_t, good.burst_key, good.to_bytes())
+    producer.send(jobs_t, "garbage", b"not a job")
+    producer.send(jobs_t, missing.burst_key, missing.to_bytes())
+    producer.flush()
+    worker = FocusWorker(
+        bus, store, group_id=f"focus-{uuid.uuid4().hex[:6]}", jobs_topic=jobs_t,
+        products_topic=products_t, events_topic=events_t, dead_letters_topic=dead_t,
+    )  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        products = read_all(bus, products_t, 1, timeout_s=120)
+        dead = read_all(bus, dead_t, 2, timeout_s=60)
+        events = read_all(bus, events_t, 2, timeout_s=30)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert [ProductRecord.from_bytes(r.value).burst_key for r in products] == [good.burst_key]
+    assert products[0].key == make_product_id(good.burst_key, "0.1.0")
+    assert sorted(r.key or "" for r in dead) == sorted(["garbage", missing.burst_key])
+    reasons = {r.key: r.headers[HEADER_ERROR].decode() for r in dead}
+    assert "invalid focus job" in reasons["garbage"]
+    assert "no object at" in reasons[missing.burst_key]
+    kinds = [EventRecord.from_bytes(r.value).kind for r in events]
+    assert kinds == ["focus-failed", "focus-failed"]
+    assert worker.stats.products == 1 and worker.stats.failed == 2
