@@ -183,8 +183,8 @@ def focus_burst(
     try:
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
-            azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, timings,
-            profile, t_start,
+            azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, rcmc_taps,
+            timings, profile, t_start,
         )  # fmt: skip
     finally:
         _give_scratch(rc)
@@ -194,7 +194,7 @@ def _focus_compressed(
     raw: RawData, rc: ComplexArray, filt: ComplexArray, range_window: WindowSpec | str,
     azimuth_window: WindowSpec | str | None, output_azimuth_time_interval: float,
     azimuth_bandwidth: float | None, doppler_centroid: float | None, strip_width: int,
-    workers: int, bistatic: bool, timings: dict[str, float] | None,
+    workers: int, bistatic: bool, rcmc_taps: int, timings: dict[str, float] | None,
     profile: dict[str, float] | None, t_start: float,
 ) -> SlcImage:  # fmt: skip
     samples = raw.samples
@@ -217,6 +217,7 @@ def _focus_compressed(
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
         doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic, rc=rc,
+        rcmc_taps=rcmc_taps,
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)
