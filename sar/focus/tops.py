@@ -116,7 +116,6 @@ def focus_burst(
     strip_width: int = DEFAULT_STRIP_WIDTH,
     workers: int | None = None,
     bistatic: bool = True,
-    rcmc_taps: int = 0,
     timings: dict[str, float] | None = None,
     profile: dict[str, float] | None = None,
 ) -> SlcImage:
@@ -147,11 +146,6 @@ def focus_burst(
     bistatic
         Tag each echo with the satellite position at the mid-point of its flight time
         (time shift ``tau / 2`` per range, phase of the bistatic range excess).
-    rcmc_taps
-        0: range cell migration, secondary range compression and the strip's bulk
-        azimuth filter as one exact 2-D frequency-domain phase (two range FFTs per strip);
-        an even number >= 4: RCMC with that many interpolator taps in the range-Doppler
-        domain (no SRC; faster).
     timings
         If given, filled with wall-clock seconds of range compression, set-up, azimuth
         processing and total.
@@ -183,8 +177,8 @@ def focus_burst(
     try:
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
-            azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, rcmc_taps,
-            timings, profile, t_start,
+            azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, timings,
+            profile, t_start,
         )  # fmt: skip
     finally:
         _give_scratch(rc)
@@ -194,7 +188,7 @@ def _focus_compressed(
     raw: RawData, rc: ComplexArray, filt: ComplexArray, range_window: WindowSpec | str,
     azimuth_window: WindowSpec | str | None, output_azimuth_time_interval: float,
     azimuth_bandwidth: float | None, doppler_centroid: float | None, strip_width: int,
-    workers: int, bistatic: bool, rcmc_taps: int, timings: dict[str, float] | None,
+    workers: int, bistatic: bool, timings: dict[str, float] | None,
     profile: dict[str, float] | None, t_start: float,
 ) -> SlcImage:  # fmt: skip
     samples = raw.samples
@@ -217,7 +211,6 @@ def _focus_compressed(
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
         doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic, rc=rc,
-        rcmc_taps=rcmc_taps,
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)

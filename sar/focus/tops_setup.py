@@ -64,10 +64,6 @@ class BurstSetup:
         Correct the echo delay to the mid-point (``tau / 2``) time and its phase.
     valid_lines
         Half-open range of output lines whose whole processed bandwidth was observed.
-    rcmc_taps
-        0: RCMC, SRC and bulk azimuth compression as a 2-D frequency-domain phase per
-        strip (range FFTs); n > 0: RCMC by an n-tap windowed-sinc interpolator along range
-        in the range-Doppler domain (no SRC), cheaper.
     """
 
     geometry: BurstGeometry
@@ -86,7 +82,6 @@ class BurstSetup:
     chirp_centre: float
     bistatic: bool
     valid_lines: tuple[int, int]
-    rcmc_taps: int = 0
 
     def doppler_effective(self, tau: npt.ArrayLike) -> FloatArray:
         """Beam Doppler at the steering centre in the echo-midpoint time frame, Hz."""
@@ -144,7 +139,6 @@ def setup_burst(
     strip_width: int,
     bistatic: bool,
     rc: ComplexArray | None = None,
-    rcmc_taps: int = 0,
 ) -> BurstSetup:
     """Validate ``raw`` and fix the processing parameters of one burst.
 
@@ -183,8 +177,6 @@ def setup_burst(
         geometry, raw.lines, raw.prf, output_azimuth_time_interval, tau0, tau_last, fs,
         float(np.max(np.abs(doppler_eff))), strip_width,
     )  # fmt: skip
-    if rcmc_taps < 0 or rcmc_taps % 2 or rcmc_taps == 2:
-        raise FocusError(f"rcmc_taps must be 0 (FFT) or an even number >= 4, got {rcmc_taps}")
     if lines > plan.n_specan:
         raise FocusError("output burst longer than the SPECAN transform (internal error)")
     _ = parse_window(range_window)
@@ -193,7 +185,7 @@ def setup_burst(
         doppler_raw=float(doppler_centroid), first_line_time=first, lines_out=lines,
         interval=output_azimuth_time_interval, bandwidth=float(azimuth_bandwidth),
         window=window, f0=raw.radar_frequency, chirp_centre=chirp_centre_frequency(raw.chirp),
-        bistatic=bistatic, valid_lines=valid, rcmc_taps=rcmc_taps,
+        bistatic=bistatic, valid_lines=valid,
     )  # fmt: skip
 
 

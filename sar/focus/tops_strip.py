@@ -17,7 +17,6 @@ import numpy.typing as npt
 
 from sar.constants import SPEED_OF_LIGHT
 from sar.focus import tops_kernels as kern
-from sar.focus.rcmc import interpolation_table
 from sar.focus.tops_setup import BurstSetup, raw_offsets_n
 from sar.focus.windows import window_weights
 
@@ -30,7 +29,6 @@ except ImportError:  # pragma: no cover
     HAVE_PYFFTW = False
 
 ComplexArray = npt.NDArray[np.complex64]
-_TABLE_RESOLUTION = 2048
 Complex128Array = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
 
@@ -145,8 +143,6 @@ class StripVectors:
     rd_a2: Complex128Array
     specan_in: Complex128Array
     specan_out: Complex128Array
-    rcm_base: npt.NDArray[np.int64]
-    rcm_weights: npt.NDArray[np.float32]
 
 
 def _quadratic_coefficients(
@@ -238,21 +234,6 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
             phi = phi - np.pi * f * tau + 0.5 * np.pi / lam * (v * v / r0) * tau * tau
         return np.asarray(phi, dtype=np.float64)
 
-    taps = setup.rcmc_taps
-    if taps:
-        # range-Doppler RCMC: the full hyperbolic filter per bin, no bulk 2-D phase
-        row = row + 4.0 * np.pi / lam * r_ref * (d_ref - 1.0)
-        shift = r_ref * (1.0 / d_ref - 1.0) * 2.0 * fs / c
-        whole = np.floor(shift)
-        table = interpolation_table(taps, _TABLE_RESOLUTION)
-        pos = (shift - whole) * _TABLE_RESOLUTION
-        j = np.minimum(pos.astype(np.int64), _TABLE_RESOLUTION - 1)
-        frac = (pos - j)[:, None]
-        rcm_weights = ((1.0 - frac) * table[j] + frac * table[j + 1]).astype(np.float32)
-        rcm_base = whole.astype(np.int64) - taps // 2 + 1
-    else:
-        rcm_weights = np.zeros((1, 1), dtype=np.float32)
-        rcm_base = np.zeros(1, dtype=np.int64)
     rd = _quadratic_coefficients(per_bin(0.0), per_bin(hw), per_bin(2.0 * hw), max(hw, 0.5))
     # 5. window (processed band around each target's Doppler centroid) and SPECAN chirps
     l_c = (g.t_mid - setup.first_line_time) / setup.interval
@@ -264,7 +245,7 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
     )
     ll = np.arange(setup.lines_out, dtype=np.float64)
     eta = (ll - l_c) * setup.interval
-    scale = 1.0 / (float(n1) * float(1 if taps else span) * float(n2))
+    scale = 1.0 / (float(n1) * float(span) * float(n2))
     specan_out = np.asarray(
         scale * np.exp(2j * np.pi * (ll - l_c) * m_z / n2 + 1j * np.pi * k_x * eta * eta),
         dtype=np.complex128,
@@ -272,7 +253,7 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
     return StripVectors(
         ramp_in=ramp_in, ramp_mosaic=ramp_mosaic, rg_a0=rg[0], rg_a1=rg[1], rg_a2=rg[2],
         rg_start=rg_start, rd_a0=rd[0], rd_a1=rd[1], rd_a2=rd[2], specan_in=specan_in,
-        specan_out=specan_out, rcm_base=rcm_base, rcm_weights=rcm_weights,
+        specan_out=specan_out,
     )  # fmt: skip
 
 
@@ -293,23 +274,18 @@ def process_strip(
     clock.tick("chirp multiplies")
     ws.a_az_fwd()
     clock.tick("azimuth FFT N' (to Doppler)")
-    if setup.rcmc_taps:
-        kern.rcmc_phase(ws.a, ws.b, p.range_halo_left, vec.rcm_base, vec.rcm_weights,
-                        vec.rd_a0, vec.rd_a1, vec.rd_a2)  # fmt: skip
-        clock.tick("RCMC interpolation + range-Doppler phase")
-    else:
-        ws.a_rg_fwd()
-        clock.tick("range FFT (strip)")
-        kern.quadratic_phase_down(
-            ws.a, ws.a, 0, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
-        )
-        clock.tick("2-D phase (RCMC/SRC/MF)")
-        ws.a_rg_inv()
-        clock.tick("range FFT (strip)")
-        kern.quadratic_phase_down(
-            ws.a, ws.b, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
-        )
-        clock.tick("range-Doppler phase")
+    ws.a_rg_fwd()
+    clock.tick("range FFT (strip)")
+    kern.quadratic_phase_down(
+        ws.a, ws.a, 0, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
+    )
+    clock.tick("2-D phase (RCMC/SRC/MF)")
+    ws.a_rg_inv()
+    clock.tick("range FFT (strip)")
+    kern.quadratic_phase_down(
+        ws.a, ws.b, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
+    )
+    clock.tick("range-Doppler phase")
     ws.b_az_inv()
     clock.tick("azimuth FFT N' (to window domain)")
     kern.copy_columns_weighted(ws.b, ws.c, vec.specan_in)
