@@ -76,6 +76,12 @@ def _add_focus(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="none",
         help="HDF5 filter for /image (default none: gzip saves ~17%% for ~20x write time)",
     )
+    p.add_argument(
+        "--relative-orbit",
+        type=int,
+        default=None,
+        help="track 1-175 for ESA burst IDs of IW bursts (default: t000, counted from ANX)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=focus.cmd_focus)
 

@@ -37,6 +37,9 @@ EARTH_GM = 3.986004418e14
 EARTH_ROTATION_RATE = 7.2921151467e-5
 """Earth's rotation rate, rad/s."""
 
+AZIMUTH_ANTENNA_LENGTH = 12.3
+"""Sentinel-1 antenna length (azimuth aperture), m (ESA Sentinel-1 SAR instrument page)."""
+
 IW_BURST_CYCLE = 2.758273
 """IW burst cycle T_beam, s (IPF DPM table 9-7)."""
 

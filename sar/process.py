@@ -8,13 +8,15 @@ packets of each swath/polarisation (and burst, for IW TOPS), and focus them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sar.errors import FocusError
 from sar.focus.raw import raw_from_packets, swath_name
+from sar.geo.burst_id import ascending_node_time, burst_label, esa_burst_id, iw2_mid_time
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.l0.ancillary import decode_ancillary, orbit_from_ancillary
@@ -25,6 +27,10 @@ from sar.l0.radar import packet_time
 from sar.product.model import SlcImage
 
 TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
+
+IW_AZIMUTH_STEERING_RATE_DEG_S = {"IW1": 1.590368784, "IW2": 0.979863325, "IW3": 1.397440818}
+"""Nominal TOPS azimuth steering rates k_psi, deg/s (``azimuthSteeringRate`` of real IW
+SLC annotation, which the IPF takes from its instrument auxiliary data)."""
 
 IPF_AZIMUTH_WINDOWS = {"IW1": "hamming:0.70", "S5": "hamming:0.65"}
 """Default azimuth windows where the S1 IPF departs from Hamming 0.75 (S1 L1 specs)."""
@@ -87,6 +93,7 @@ def focus_packets(
     azimuth_window: str | None = None,
     block_lines: int | None = None,
     orbit: Orbit | None = None,
+    relative_orbit: int | None = None,
 ) -> Iterator[FocusedProduct]:
     """Focus every swath and polarisation (and burst for TOPS) of decoded packets.
 
@@ -101,6 +108,9 @@ def focus_packets(
         Stripmap azimuth block size in lines (``None``: whole data-take in one block).
     orbit
         Orbit to use instead of the one carried by the packets.
+    relative_orbit
+        Track number (1-175) for ESA burst IDs; ``None`` labels bursts ``t000_...``
+        (burst number counted from the ascending node of the current orbit).
 
     Yields
     ------
@@ -116,7 +126,7 @@ def focus_packets(
         orbit = orbit_from_packets(packets)
     ecc = int(np.bincount(packets.headers["ecc_number"]).argmax())
     if ecc in TOPS_ECC:
-        yield from _focus_tops(packets, orbit, range_window, azimuth_window)
+        yield from _focus_tops(packets, orbit, range_window, azimuth_window, relative_orbit)
         return
     from sar.focus.rda import focus_stripmap
 
@@ -133,8 +143,22 @@ def focus_packets(
         yield FocusedProduct(f"{swath}_{pol}", slc)
 
 
+def burst_label_for(
+    first_line_time: float, swath: str, orbit: Orbit, relative_orbit: int | None
+) -> str:
+    """ESA burst-map label of the IW burst whose first line is at ``first_line_time``."""
+    anx = ascending_node_time(orbit, first_line_time)
+    track = relative_orbit if relative_orbit is not None else 0
+    number = esa_burst_id(iw2_mid_time(swath, first_line_time), anx, max(track, 1))
+    return burst_label(track, number, swath)
+
+
 def _focus_tops(
-    packets: Level0Packets, orbit: Orbit, range_window: str, azimuth_window: str | None
+    packets: Level0Packets,
+    orbit: Orbit,
+    range_window: str,
+    azimuth_window: str | None,
+    relative_orbit: int | None,
 ) -> Iterator[FocusedProduct]:
     from sar.focus.tops import focus_burst
 
@@ -150,6 +174,11 @@ def _focus_tops(
         swath = swath_name(burst.swath_number)[1]
         pol = polarisation_name(burst.polarisation)
         raw = raw_from_packets(sub, orbit, swath=burst.swath_number, polarisation=pol)
+        raw = replace(
+            raw,
+            azimuth_steering_rate=math.radians(IW_AZIMUTH_STEERING_RATE_DEG_S[swath]),
+            burst_id=burst_label_for(raw.line_times[0], swath, orbit, relative_orbit),
+        )
         key = (burst.swath_number, burst.polarisation)
         counters[key] = counters.get(key, 0) + 1
         slc = focus_burst(
@@ -157,5 +186,5 @@ def _focus_tops(
             range_window=range_window,
             azimuth_window=azimuth_window or default_azimuth_window(swath),
         )
-        label = slc.burst_id or f"b{counters[key]:02d}"
+        label = slc.burst_id.rsplit("_", 1)[0] if slc.burst_id else f"b{counters[key]:02d}"
         yield FocusedProduct(f"{swath}_{pol}_{label}", slc)

@@ -165,6 +165,7 @@ class Assembler:
 
     def assigned(self, parts: list[tuple[str, int]]) -> None:
         """Load the snapshot of each newly assigned partition."""
+        log.info("assembler: partitions assigned %s", parts)
         for topic, partition in parts:
             state = self.snapshots.load(partition_snapshot_name(topic, partition))
             if state is None:
@@ -183,6 +184,7 @@ class Assembler:
 
     def revoked(self, parts: list[tuple[str, int]]) -> None:
         """Forget revoked partitions: the next owner resumes from the last snapshot."""
+        log.info("assembler: partitions revoked %s", parts)
         for topic, partition in parts:
             self.stream.drop(topic, partition)
             self.channels.pop((topic, partition), None)

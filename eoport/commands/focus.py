@@ -39,6 +39,8 @@ def cmd_focus(args: argparse.Namespace) -> int:
                 parse_window(spec)
             except Exception as exc:
                 raise InvalidArgumentError(f"{label}: {exc}") from exc
+    if args.relative_orbit is not None and not 1 <= args.relative_orbit <= 175:
+        raise InvalidArgumentError(f"--relative-orbit must be 1..175, got {args.relative_orbit}")
     if args.block_lines is not None and args.block_lines < 16:
         raise InvalidArgumentError(f"--block-lines must be at least 16, got {args.block_lines}")
     data = read_input_file(args.file, what="Level-0 file")
@@ -52,6 +54,7 @@ def cmd_focus(args: argparse.Namespace) -> int:
             range_window=args.window_range,
             azimuth_window=args.window_azimuth,
             block_lines=args.block_lines,
+            relative_orbit=args.relative_orbit,
         )
     )
     paths = output_paths(args.output, [p.name for p in products])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from sar.constants import SPEED_OF_LIGHT
+from sar.constants import AZIMUTH_ANTENNA_LENGTH, SPEED_OF_LIGHT
 from sar.errors import FocusError
 from sar.focus.azimuth import aperture_lines, azimuth_filter_nodes
 from sar.focus.doppler import (
@@ -50,7 +50,7 @@ FloatArray = npt.NDArray[np.float64]
 NODE_STEP = 32
 """Range samples between the nodes where migration, filter phase and window are computed."""
 
-ANTENNA_LENGTH = 12.3
+ANTENNA_LENGTH = AZIMUTH_ANTENNA_LENGTH
 """Sentinel-1 antenna length, m (ESA SAR instrument page), for the default Doppler band."""
 
 EDGE_LINES = 8

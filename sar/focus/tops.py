@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import numpy.typing as npt
 
+from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.errors import FocusError
 from sar.focus.doppler import fit_polynomial
 from sar.focus.model import RawData
@@ -118,6 +119,7 @@ def focus_burst(
     bistatic: bool = True,
     timings: dict[str, float] | None = None,
     profile: dict[str, float] | None = None,
+    antenna_length: float = AZIMUTH_ANTENNA_LENGTH,
 ) -> SlcImage:
     """Focus one IW TOPS burst into an SLC on the common zero-Doppler grid.
 
@@ -178,7 +180,7 @@ def focus_burst(
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
             azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, timings,
-            profile, t_start,
+            profile, t_start, antenna_length,
         )  # fmt: skip
     finally:
         _give_scratch(rc)
@@ -189,7 +191,7 @@ def _focus_compressed(
     azimuth_window: WindowSpec | str | None, output_azimuth_time_interval: float,
     azimuth_bandwidth: float | None, doppler_centroid: float | None, strip_width: int,
     workers: int, bistatic: bool, timings: dict[str, float] | None,
-    profile: dict[str, float] | None, t_start: float,
+    profile: dict[str, float] | None, t_start: float, antenna_length: float,
 ) -> SlcImage:  # fmt: skip
     samples = raw.samples
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
@@ -211,6 +213,7 @@ def _focus_compressed(
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
         doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic, rc=rc,
+        antenna_length=antenna_length,
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.focus.model import RawData
 from sar.focus.replica import make_range_filter
 from sar.focus.tops import DEFAULT_STRIP_WIDTH, make_product
@@ -74,6 +75,7 @@ def focus_burst_baseline(
     doppler_centroid: float | None = None,
     strip_width: int = DEFAULT_STRIP_WIDTH,
     bistatic: bool = True,
+    antenna_length: float = AZIMUTH_ANTENNA_LENGTH,
 ) -> SlcImage:
     """Focus one IW TOPS burst with plain numpy (see :func:`sar.focus.tops.focus_burst`).
 
@@ -91,6 +93,7 @@ def focus_burst_baseline(
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
         doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic, rc=rc,
+        antenna_length=antenna_length,
     )  # fmt: skip
     out = np.empty((setup.lines_out, setup.samples_out), dtype=np.complex64)
     for first_bin in range(0, setup.samples_out, setup.plan.strip_width):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.errors import FocusError
 from sar.focus import tops_kernels as kern
 from sar.focus.model import RawData
@@ -82,6 +83,7 @@ class BurstSetup:
     chirp_centre: float
     bistatic: bool
     valid_lines: tuple[int, int]
+    antenna_length: float = 0.0
 
     def doppler_effective(self, tau: npt.ArrayLike) -> FloatArray:
         """Beam Doppler at the steering centre in the echo-midpoint time frame, Hz."""
@@ -138,6 +140,7 @@ def setup_burst(
     doppler_centroid: float | None,
     strip_width: int,
     bistatic: bool,
+    antenna_length: float = AZIMUTH_ANTENNA_LENGTH,
     rc: ComplexArray | None = None,
 ) -> BurstSetup:
     """Validate ``raw`` and fix the processing parameters of one burst.
@@ -185,7 +188,7 @@ def setup_burst(
         doppler_raw=float(doppler_centroid), first_line_time=first, lines_out=lines,
         interval=output_azimuth_time_interval, bandwidth=float(azimuth_bandwidth),
         window=window, f0=raw.radar_frequency, chirp_centre=chirp_centre_frequency(raw.chirp),
-        bistatic=bistatic, valid_lines=valid,
+        bistatic=bistatic, valid_lines=valid, antenna_length=antenna_length,
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from sar.constants import SPEED_OF_LIGHT
 from sar.focus import tops_kernels as kern
+from sar.focus.azimuth import antenna_gain
 from sar.focus.tops_setup import BurstSetup, raw_offsets_n
 from sar.focus.windows import window_weights
 
@@ -240,6 +241,9 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
     t2 = (m - m_z) * dt1
     delta = k_x * (t_z0 - t2)
     win = window_weights(setup.window, delta / setup.bandwidth)
+    # antenna-pattern compensation: a target's Doppler offset d from its centroid sees the
+    # two-way taper sinc^2(L_a alpha d / (2 v_s)) (tops-notes section 4)
+    win = win / antenna_gain(float(g.scaling(tau_c)) * delta, setup.antenna_length, g.v_s)
     specan_in = np.asarray(
         win * np.exp(1j * np.pi * k_x * t2 * t2 + 2j * np.pi * l_c * m / n2), dtype=np.complex128
     )

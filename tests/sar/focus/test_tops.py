@@ -29,7 +29,7 @@ from sar.product.model import SlcImage
 from sar.quality.cuts import measure_cut
 from sar.quality.point_target import analyse_point_target
 from sar.quality.theory import theoretical_cut
-from sar.sim.echo import AZIMUTH_ANTENNA_LENGTH, simulate_echoes
+from sar.sim.echo import simulate_echoes
 
 T_REF = 1.4e9
 PRF = 1717.13
@@ -115,23 +115,17 @@ def points() -> Case:
 
 
 def _azimuth_theory(slc: SlcImage, sample: float) -> tuple[float, float, float]:
-    """Ideal azimuth (width in lines, PSLR, ISLR): window x TOPS antenna over B_p.
+    """Ideal azimuth (width in lines, PSLR, ISLR): the window alone over B_p.
 
-    Target Doppler offset ``d`` from its centroid sees the pattern
-    ``sinc^2(L_a alpha d / (2 v_s))`` (tops-notes section 4, alpha = 1 - k_s / k_a).
+    ``focus_burst`` divides out the TOPS antenna taper ``sinc^2(L_a alpha d / (2 v_s))``
+    (tops-notes section 4) inside the processed band, so the spectrum is the window.
     """
-    tau = slc.sample_range_time(sample)
-    k_a = float(slc.fm_rate[0].evaluate(tau))
-    _, vel = interpolate_orbit(slc.orbit, slc.line_time(0.5 * slc.lines))
-    v_s = float(np.linalg.norm(vel))
-    k_s = 2.0 * v_s * slc.azimuth_steering_rate / WAVELENGTH
-    alpha = 1.0 - k_s / k_a
+    del sample
     n = 1 << 16
     up = 64
     f = np.fft.fftfreq(n, d=slc.azimuth_time_interval / up)
     spec = window_weights(parse_window(slc.azimuth_window.replace(" ", ":")),
                           f / slc.azimuth_bandwidth)  # fmt: skip
-    spec = spec * np.sinc(AZIMUTH_ANTENNA_LENGTH * alpha * f / (2.0 * v_s)) ** 2
     h = np.fft.ifft(spec)
     power = np.abs(np.fft.fftshift(h)) ** 2
     m = measure_cut(power, 1.0 / up)
