@@ -3,13 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+from typing import Any
 
 from eoport.commands._io import check_input_path, print_json
+
+CHIP_MARGIN = 40
+"""Pixels a target must keep from the edges of the valid area (half a 64-pixel chip + search)."""
+
+
+def split_targets(
+    slc: Any, targets: list[Any]
+) -> tuple[list[tuple[int, Any]], list[dict[str, Any]]]:
+    """Split targets into those inside the product's valid area and the others.
+
+    A scene's targets file usually covers several products (swaths, bursts): targets
+    whose predicted position (from the product's own orbit) is not inside the fully
+    focused lines and samples are reported as skipped, not as errors.
+    """
+    from sar.errors import QualityError as _QualityError
+    from sar.quality.geolocation import predict_position
+
+    lines = slc.valid_lines if slc.valid_lines[1] > slc.valid_lines[0] else (0, slc.lines)
+    samples = slc.valid_samples if slc.valid_samples[1] > slc.valid_samples[0] else (0, slc.samples)
+    inside: list[tuple[int, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for i, t in enumerate(targets):
+        try:
+            line, sample = predict_position(slc, t.lat, t.lon, t.height)
+        except _QualityError as exc:
+            skipped.append({"target": i, "reason": str(exc)})
+            continue
+        if (
+            lines[0] + CHIP_MARGIN <= line < lines[1] - CHIP_MARGIN
+            and samples[0] + CHIP_MARGIN <= sample < samples[1] - CHIP_MARGIN
+        ):
+            inside.append((i, t))
+        else:
+            skipped.append(
+                {"target": i, "reason": f"predicted at line {line:.1f}, sample {sample:.1f}"}
+            )
+    return inside, skipped
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
     """Measure resolution, PSLR, ISLR and geolocation error of every target."""
+    from sar.errors import QualityError
     from sar.product.slc import read_slc
     from sar.quality.geolocation import analyse_targets
     from sar.sim.scene import load_targets
@@ -18,10 +58,20 @@ def cmd_quality(args: argparse.Namespace) -> int:
     check_input_path(args.targets, what="targets file")
     targets = load_targets(args.targets)
     slc = read_slc(args.file)
-    reports = analyse_targets(slc, targets)
+    inside, skipped = split_targets(slc, targets)
+    if not inside:
+        raise QualityError(
+            f"none of the {len(targets)} targets lies in the focused area of {args.file}"
+        )
+    reports = [
+        dataclasses.replace(report, name=str(index))
+        for (index, _), report in zip(
+            inside, analyse_targets(slc, [t for _, t in inside]), strict=True
+        )
+    ]
     rows = [r.to_dict() for r in reports]
     if args.json:
-        print_json({"product": args.file, "targets": rows})
+        print_json({"product": args.file, "targets": rows, "skipped": skipped})
         return 0
     print(f"{args.file}: {slc.mode} {slc.swath} {slc.polarisation}, {slc.lines} x {slc.samples}")
     for r in reports:
@@ -46,4 +96,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
                 f"  {axis:<8} resolution {res_m:7.3f} m ({res_px:.3f} px)  "
                 f"PSLR {pslr:7.2f} dB  ISLR {islr:7.2f} dB{ideal}"
             )
+    if skipped:
+        print(
+            f"skipped {len(skipped)} target(s) outside the focused area: "
+            + ", ".join(str(item["target"]) for item in skipped)
+        )
     return 0
