@@ -107,13 +107,15 @@ def _best_thidx(
 @nb.njit(cache=True)
 def _canonicalize(
     chans: npt.NDArray[np.float32], tables: npt.NDArray[np.float32], n: npt.NDArray[np.int64],
-    thidx: npt.NDArray[np.int64],
+    thidx: npt.NDArray[np.int64], lower: npt.NDArray[np.bool_],
 ) -> None:  # fmt: skip
-    """Replace each block by its reconstruction and its THIDX by the lowest that reproduces it.
+    """Replace each block by its reconstruction and, where ``lower[b]``, its THIDX by the
+    lowest that reproduces it.
 
     ``tables[b]`` is the (256, 16) reconstruction table of block ``b``. Decoded samples
     then re-encode to the same THIDX (several THIDX can reproduce a block exactly, e.g.
-    simple-reconstruction THIDX whose top level is unused).
+    simple-reconstruction THIDX whose top level is unused). A THIDX given by the caller
+    is kept (``lower[b]`` false).
     """
     nq = chans.shape[1]
     for b in range(thidx.shape[0]):
@@ -126,6 +128,8 @@ def _canonicalize(
                 v = float(chans[c, k])
                 level = levels[_nearest(abs(v), levels, n[b])]
                 chans[c, k] = -level if math.copysign(1.0, v) < 0 else level
+        if not lower[b]:
+            continue
         for t in range(thidx[b]):
             exact = True
             for c in range(4):
@@ -149,14 +153,58 @@ def _brc_for_rms(rms: float) -> int:
 
 
 @nb.njit(cache=True)
-def _auto_block(chans: npt.NDArray[np.float32], k0: int, k1: int) -> tuple[int, int]:
-    """BRC and THIDX of one block: a BRC that the block's own reconstruction reproduces."""
-    count = 4 * (k1 - k0)
+def _rms_brc(chans: npt.NDArray[np.float32], k0: int, k1: int) -> int:
     power = 0.0
     for c in range(4):
         for k in range(k0, k1):
             power += float(chans[c, k]) ** 2
-    brc = _brc_for_rms(math.sqrt(power / count))
+    return _brc_for_rms(math.sqrt(power / (4 * (k1 - k0))))
+
+
+@nb.njit(cache=True)
+def _is_exact(
+    chans: npt.NDArray[np.float32], k0: int, k1: int, levels: npt.NDArray[np.float32], n: int
+) -> bool:
+    for c in range(4):
+        for k in range(k0, k1):
+            mag = abs(float(chans[c, k]))
+            if levels[_nearest(mag, levels, n)] != mag:
+                return False
+    return True
+
+
+@nb.njit(cache=True)
+def _first_exact(chans: npt.NDArray[np.float32], k0: int, k1: int) -> tuple[int, int]:
+    """First (BRC, THIDX) whose reconstruction levels hold every sample of the block.
+
+    BRCs are tried starting with the block-RMS rule's BRC, then 0..4; THIDX ascending.
+    Returns (-1, -1) when the block is no FDBAQ reconstruction.
+    """
+    first = _rms_brc(chans, k0, k1)
+    for i in range(5):
+        r = first if i == 0 else (i - 1 if i - 1 < first else i)
+        n = N_MCODES[r]
+        for t in range(256):
+            if _is_exact(chans, k0, k1, FDBAQ_RECON[r, t], n):
+                return r, t
+    return -1, -1
+
+
+@nb.njit(cache=True)
+def _auto_block(chans: npt.NDArray[np.float32], k0: int, k1: int) -> tuple[int, int]:
+    """BRC and THIDX of one block, a pure function of the block's reconstruction.
+
+    A block that is already a reconstruction keeps its first exact (BRC, THIDX)
+    (:func:`_first_exact`). Otherwise the BRC follows the block RMS, iterated on the
+    reconstruction until it reproduces itself; the block is then replaced by its
+    reconstruction and coded with that reconstruction's first exact pair, so that
+    re-encoding the decoded block chooses the same pair.
+    """
+    brc, thidx = _first_exact(chans, k0, k1)
+    if brc >= 0:
+        return brc, thidx
+    count = 4 * (k1 - k0)
+    brc = _rms_brc(chans, k0, k1)
     thidx = 0
     for _ in range(6):
         n = N_MCODES[brc]
@@ -171,7 +219,14 @@ def _auto_block(chans: npt.NDArray[np.float32], k0: int, k1: int) -> tuple[int, 
         if again == brc:
             break
         brc = again
-    return brc, thidx
+    levels = FDBAQ_RECON[brc, thidx]
+    n = N_MCODES[brc]
+    for c in range(4):
+        for k in range(k0, k1):
+            v = float(chans[c, k])
+            level = levels[_nearest(abs(v), levels, n)]
+            chans[c, k] = -level if math.copysign(1.0, v) < 0 else level
+    return _first_exact(chans, k0, k1)
 
 
 @nb.njit(cache=True, inline="always")
@@ -260,10 +315,16 @@ def choose_brc_thidx(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Default FDBAQ BRC and THIDX per block.
 
-    The BRC follows the block RMS, ``clip(floor(log2(rms / 8)), 0, 4)`` (weak blocks get
-    fewer bits), evaluated on the block's reconstruction and iterated until the BRC
-    reproduces itself, so that re-encoding decoded samples picks the same BRC.
+    A block whose samples are exactly the reconstruction (section 5.2) of some
+    (BRC, THIDX) keeps the first such pair, trying the RMS rule's BRC first, then BRC
+    0..4, THIDX ascending. Otherwise the BRC follows the block RMS,
+    ``clip(floor(log2(rms / 8)), 0, 4)`` (weak blocks get fewer bits), evaluated on the
+    block's reconstruction and iterated until the BRC reproduces itself, and the pair is
+    then replaced by the first exact pair of the resulting reconstruction. The choice is
+    therefore a function of the reconstruction alone: re-encoding decoded samples picks
+    the same pair, so ``encode(decode(encode(x))) == encode(x)``.
     """
+    chans = np.array(chans, dtype=np.float32, copy=True)
     nq = chans.shape[1]
     nblocks = (nq + BLOCK_QUADS - 1) // BLOCK_QUADS
     brc = np.zeros(nblocks, dtype=np.int64)
@@ -292,12 +353,28 @@ def choose_thidx(
     return out
 
 
+def _per_block(
+    values: int | npt.NDArray[np.integer] | None, nblocks: int, name: str, top: int
+) -> npt.NDArray[np.int64]:
+    """One value per block (negative: choose), checked to lie in -1..top."""
+    if values is None:
+        return np.full(nblocks, -1, dtype=np.int64)
+    arr = np.asarray(values, dtype=np.int64)
+    if arr.ndim == 0:
+        arr = np.full(nblocks, int(arr), dtype=np.int64)
+    if arr.shape != (nblocks,):
+        raise CorruptPacketError(f"need {nblocks} {name} values, got shape {arr.shape}")
+    if arr.size and (arr.min() < -1 or arr.max() > top):
+        raise CorruptPacketError(f"{name} values must be 0..{top} (or -1: choose)")
+    return arr.copy()
+
+
 def encode_user_data(
     iq: npt.NDArray[np.complex64],
     baq_mode: int,
     *,
-    brc: int | npt.NDArray[np.int64] | None = None,
-    thidx: npt.NDArray[np.int64] | None = None,
+    brc: int | npt.NDArray[np.integer] | None = None,
+    thidx: int | npt.NDArray[np.integer] | None = None,
 ) -> tuple[bytes, int]:
     """Encode one packet's samples into a user data field.
 
@@ -308,10 +385,13 @@ def encode_user_data(
     baq_mode
         BAQ-mode code (0 bypass, 3/4/5 BAQ, 12-14 FDBAQ).
     brc
-        FDBAQ bit-rate code(s), one int or one per 128-quad block; default
-        :func:`choose_brc_thidx`.
+        FDBAQ bit-rate code(s) 0-4, one int or one per 128-quad block; -1 (or ``None``)
+        chooses (:func:`choose_brc_thidx`). Ignored for bypass and BAQ.
     thidx
-        THIDX per block (BAQ, FDBAQ); default :func:`choose_thidx`.
+        THIDX 0-255, one int or one per block (BAQ, FDBAQ); -1 (or ``None``) chooses:
+        the THIDX of least quantisation error, lowered to the lowest that gives the same
+        reconstruction.
+        A given THIDX is written as given. Ignored for bypass.
 
     Returns
     -------
@@ -329,26 +409,24 @@ def encode_user_data(
     if baq_mode == 0:
         size = _encode_bypass(chans, out)
     elif baq_mode in BAQ_MODES or baq_mode in FDBAQ_MODES:
-        brcs = np.zeros(nblocks, dtype=np.int64)
-        if baq_mode in FDBAQ_MODES:
-            if brc is None:
-                brcs, auto_thidx = choose_brc_thidx(chans)
-                thidx = auto_thidx if thidx is None else thidx
-            else:
-                brcs = np.broadcast_to(np.asarray(brc, dtype=np.int64), (nblocks,)).copy()
-            if brcs.size and (brcs.min() < 0 or brcs.max() > 4):
-                raise CorruptPacketError("FDBAQ bit-rate codes must be 0..4")
-        th = choose_thidx(chans, baq_mode, brcs) if thidx is None else np.asarray(thidx, np.int64)
-        if th.shape != (nblocks,) or (th.size and (th.min() < 0 or th.max() > 255)):
-            raise CorruptPacketError(f"need {nblocks} THIDX values in 0..255")
-        th = th.copy()
-        if baq_mode in FDBAQ_MODES:
+        fdbaq = baq_mode in FDBAQ_MODES
+        th = _per_block(thidx, nblocks, "THIDX", 255)
+        lower = th < 0
+        brcs = _per_block(brc, nblocks, "BRC", 4) if fdbaq else np.zeros(nblocks, np.int64)
+        if fdbaq and np.any(brcs < 0):
+            auto_brc, auto_thidx = choose_brc_thidx(chans)
+            chosen = brcs < 0
+            th = np.where(chosen & lower, auto_thidx, th)
+            brcs = np.where(chosen, auto_brc, brcs)
+        if np.any(th < 0):
+            th = np.where(th < 0, choose_thidx(chans, baq_mode, brcs), th)
+        if fdbaq:
             tables, counts = FDBAQ_RECON[brcs], N_MCODES[brcs]
         else:
             tables = np.broadcast_to(BAQ_RECON[baq_mode], (nblocks, 256, 16))
             counts = np.full(nblocks, 1 << (baq_mode - 1), dtype=np.int64)
-        _canonicalize(chans, np.ascontiguousarray(tables), counts, th)
-        if baq_mode in FDBAQ_MODES:
+        _canonicalize(chans, np.ascontiguousarray(tables), counts, th, lower)
+        if fdbaq:
             size = _encode_fdbaq(chans, brcs, th, out)
         else:
             size = _encode_baq(chans, baq_mode, th, out)

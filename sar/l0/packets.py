@@ -21,7 +21,7 @@ from sar.l0.enums import BAQ_MODES
 from sar.l0.fields import HEADER_DTYPE, HeaderArray
 from sar.l0.framing import REASON, TRUNCATED, scan_packets
 from sar.l0.headers import HEADER_BYTES, decode_headers, encode_headers, validate_headers
-from sar.l0.userdata import BLOCK_QUADS, OK, STATUS_TEXT, TOO_SHORT, decode_user_data
+from sar.l0.userdata import BLOCK_QUADS, OK, STATUS_TEXT, TOO_SHORT, decode_user_data_blocks
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,23 @@ class Level0Packets:
         Bytes of the input that were not part of a decoded packet (lenient decoding).
     dropped_packets
         Corrupt packets or garbage runs that were skipped (lenient decoding).
+    block_brc
+        int16, shape (n, max_blocks): FDBAQ bit-rate code of each 128-quad block as read
+        from the user data (S1-IF-ASD-PL-0007 section 4.4), -1 where there is none
+        (bypass and BAQ packets, past a packet's last block); ``None`` when not known.
+    block_thidx
+        int16, shape (n, max_blocks): THIDX of each block of BAQ and FDBAQ packets
+        (sections 4.3, 4.4; 0-255), -1 where there is none (bypass, past the last
+        block); ``None`` when not known. With ``block_brc``, :func:`reencode_packets`
+        reproduces the original packets bit-exactly.
     """
 
     headers: HeaderArray
     iq: npt.NDArray[np.complex64]
     skipped_bytes: int = 0
     dropped_packets: int = 0
+    block_brc: npt.NDArray[np.int16] | None = None
+    block_thidx: npt.NDArray[np.int16] | None = None
 
     def __len__(self) -> int:
         return int(self.headers.shape[0])
@@ -53,8 +64,12 @@ class Level0Packets:
         """Return the packets where ``mask`` is true (columns trimmed to the longest)."""
         headers = self.headers[mask]
         width = int(headers["n_samples"].max()) if headers.size else 0
+        quads = int(headers["number_of_quads"].max()) if headers.size else 0
+        nblocks = (quads + BLOCK_QUADS - 1) // BLOCK_QUADS
+        brc = None if self.block_brc is None else self.block_brc[mask, :nblocks]
+        thidx = None if self.block_thidx is None else self.block_thidx[mask, :nblocks]
         return Level0Packets(
-            headers, self.iq[mask, :width], self.skipped_bytes, self.dropped_packets
+            headers, self.iq[mask, :width], self.skipped_bytes, self.dropped_packets, brc, thidx
         )
 
 
@@ -131,7 +146,7 @@ def decode_packets(
     modes = headers["baq_mode"].astype(np.int64)
     expected = expected_user_data_sizes(quads, modes)
     status = np.where((expected >= 0) & (expected != ends - starts), TOO_SHORT, OK)
-    iq, decoded = decode_user_data(buf, starts, ends, quads, modes)
+    iq, decoded, block_brc, block_thidx = decode_user_data_blocks(buf, starts, ends, quads, modes)
     status = np.where(status != OK, status, decoded)
     bad = status != OK
     if np.any(bad):
@@ -148,7 +163,11 @@ def decode_packets(
         headers, iq = headers[~bad], iq[~bad]
         width = int(headers["n_samples"].max()) if headers.size else 0
         iq = iq[:, :width]
-    return Level0Packets(headers, iq, int(skipped), int(dropped))
+        quads_kept = int(headers["number_of_quads"].max()) if headers.size else 0
+        nblocks = (quads_kept + BLOCK_QUADS - 1) // BLOCK_QUADS
+        block_brc = block_brc[~bad, :nblocks]
+        block_thidx = block_thidx[~bad, :nblocks]
+    return Level0Packets(headers, iq, int(skipped), int(dropped), block_brc, block_thidx)
 
 
 def _raise_framing(buf: npt.NDArray[np.uint8], code: int, where: int) -> None:
@@ -167,7 +186,8 @@ def encode_packets(
     headers: HeaderArray,
     iq: npt.NDArray[np.complex64],
     *,
-    brc: int | npt.NDArray[np.int64] | None = None,
+    brc: int | npt.NDArray[np.integer] | None = None,
+    thidx: npt.NDArray[np.integer] | None = None,
 ) -> bytes:
     """Encode packets: headers plus complex samples, quantised per the header's BAQ mode.
 
@@ -184,11 +204,22 @@ def encode_packets(
     iq
         complex64 samples, shape (n, max_samples), ADC units.
     brc
-        FDBAQ bit-rate code (0-4) for every block, or one per packet (shape (n,)); default
-        chosen per block from the block RMS (:func:`~sar.l0.encoders.choose_brc_thidx`).
-        Re-encoding decoded packets reproduces the bytes exactly with explicit codes, and
-        with the default too except for a rare block whose RMS sits on a BRC threshold so
-        that no BRC reproduces itself.
+        FDBAQ bit-rate codes (0-4): one for every block, one per packet (shape (n,)) or
+        one per 128-quad block (shape (n, max_blocks), as
+        :attr:`Level0Packets.block_brc`); -1 entries, and the default, choose per block
+        (:func:`~sar.l0.encoders.choose_brc_thidx`). Ignored for bypass/BAQ packets.
+    thidx
+        THIDX (0-255) per block, shape (n, max_blocks) (as
+        :attr:`Level0Packets.block_thidx`); -1 entries, and the default, choose the
+        THIDX of least quantisation error. Ignored for bypass packets.
+
+    Notes
+    -----
+    With the decoded ``block_brc`` and ``block_thidx`` (:func:`reencode_packets`),
+    re-encoding decoded packets reproduces their bytes exactly for every BAQ mode. The
+    default choice is idempotent: ``encode(decode(encode(x))) == encode(x)``; packets
+    from another encoder (the satellite) re-encode exactly only with the explicit
+    per-block parameters, since their THIDX/BRC choice rule is not this one.
 
     Returns
     -------
@@ -198,13 +229,17 @@ def encode_packets(
     if iq.ndim != 2 or iq.shape[0] != headers.shape[0]:
         raise Level0Error("iq must have shape (n_packets, n_samples)")
     filled = np.array(headers, dtype=HEADER_DTYPE, copy=True)
+    brc_rows = _block_rows(brc, filled.size, "brc", allow_per_packet=True)
+    thidx_rows = _block_rows(thidx, filled.size, "thidx", allow_per_packet=False)
     chunks: list[bytes] = []
     bodies: list[bytes] = []
     offset = 0
     for i in range(filled.size):
         n = int(filled["n_samples"][i]) or iq.shape[1]
-        brc_i = int(brc[i]) if isinstance(brc, np.ndarray) else brc
-        body, nq = encode_user_data(iq[i, :n], int(filled["baq_mode"][i]), brc=brc_i)
+        nblocks = ((n + 1) // 2 + BLOCK_QUADS - 1) // BLOCK_QUADS
+        brc_i = _row(brc_rows, brc, i, nblocks, "brc")
+        thidx_i = _row(thidx_rows, None, i, nblocks, "thidx")
+        body, nq = encode_user_data(iq[i, :n], int(filled["baq_mode"][i]), brc=brc_i, thidx=thidx_i)
         if HEADER_BYTES + len(body) - 7 >= 1 << 16:
             raise CorruptPacketError(f"packet {i}: {len(body)} bytes of user data is too long")
         filled["number_of_quads"][i] = nq
@@ -223,6 +258,50 @@ def encode_packets(
         chunks.append(rows[i].tobytes())
         chunks.append(body)
     return b"".join(chunks)
+
+
+def _block_rows(
+    values: int | npt.NDArray[np.integer] | None, n: int, name: str, *, allow_per_packet: bool
+) -> npt.NDArray[np.int64] | None:
+    """Per-block parameter array (n, max_blocks), or None when not per block."""
+    if values is None or not isinstance(values, np.ndarray):
+        return None
+    if values.ndim == 1 and allow_per_packet and values.shape[0] == n:
+        return None
+    if values.ndim != 2 or values.shape[0] != n:
+        shapes = "(n_packets,) or (n_packets, max_blocks)" if allow_per_packet else "(n, blocks)"
+        raise Level0Error(f"{name} must have shape {shapes}, got {values.shape}")
+    return values.astype(np.int64)
+
+
+def _row(
+    rows: npt.NDArray[np.int64] | None,
+    scalar: int | npt.NDArray[np.integer] | None,
+    i: int,
+    nblocks: int,
+    name: str,
+) -> int | npt.NDArray[np.int64] | None:
+    """Packet ``i``'s parameter: its first ``nblocks`` per-block values, or one value."""
+    if rows is not None:
+        if rows.shape[1] < nblocks:
+            raise Level0Error(f"packet {i}: {name} has {rows.shape[1]} blocks, need {nblocks}")
+        row: npt.NDArray[np.int64] = rows[i, :nblocks]
+        return row
+    if isinstance(scalar, np.ndarray):
+        return int(scalar[i])
+    return scalar
+
+
+def reencode_packets(packets: Level0Packets) -> bytes:
+    """Encode decoded packets again, with their own per-block BRC and THIDX.
+
+    For packets from :func:`decode_packets` this reproduces the decoded packets' bytes
+    exactly (S1-IF-ASD-PL-0007 sections 3-4; bytes skipped in lenient decoding are not
+    part of the output). Without block parameters the encoder's default choice is used.
+    """
+    return encode_packets(
+        packets.headers, packets.iq, brc=packets.block_brc, thidx=packets.block_thidx
+    )
 
 
 def read_level0(

@@ -87,7 +87,7 @@ def _decode_bypass(
 @nb.njit(cache=True)
 def _decode_baq(
     buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, nbits: int,
-    out: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32], thidx_out: npt.NDArray[np.int16],
 ) -> int:  # fmt: skip
     nblocks = (nq + BLOCK_QUADS - 1) // BLOCK_QUADS
     words = (nbits * nq + 15) // 16
@@ -99,6 +99,7 @@ def _decode_baq(
     pos = (start + 4 * words) * 8
     for b in range(nblocks):
         thidx[b] = _peek(buf, end, pos, 8)
+        thidx_out[b] = thidx[b]
         pos += 8
         for k in range(b * BLOCK_QUADS, min(nq, (b + 1) * BLOCK_QUADS)):
             code = _peek(buf, end, pos, nbits)
@@ -118,8 +119,9 @@ def _decode_baq(
 
 @nb.njit(cache=True)
 def _decode_fdbaq(
-    buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, out: npt.NDArray[np.float32]
-) -> int:
+    buf: npt.NDArray[np.uint8], start: int, end: int, nq: int, out: npt.NDArray[np.float32],
+    brc_out: npt.NDArray[np.int16], thidx_out: npt.NDArray[np.int16],
+) -> int:  # fmt: skip
     nblocks = (nq + BLOCK_QUADS - 1) // BLOCK_QUADS
     brc = np.empty(nblocks, dtype=np.int64)
     thidx = np.empty(nblocks, dtype=np.int64)
@@ -143,8 +145,10 @@ def _decode_fdbaq(
                 nacc -= 3
                 if brc[b] > 4:
                     return BAD_BRC
+                brc_out[b] = brc[b]
             elif ch == 2:
                 thidx[b] = (acc >> (nacc - 8)) & 0xFF
+                thidx_out[b] = thidx[b]
                 nacc -= 8
             if ch >= 2:
                 for m in range(16):
@@ -199,6 +203,8 @@ def _decode_batch(
     modes: npt.NDArray[np.int64],
     out: npt.NDArray[np.float32],
     status: npt.NDArray[np.int64],
+    block_brc: npt.NDArray[np.int16],
+    block_thidx: npt.NDArray[np.int16],
 ) -> None:
     for i in nb.prange(starts.shape[0]):
         row = out[i]
@@ -206,9 +212,11 @@ def _decode_batch(
         if mode == 0:
             status[i] = _decode_bypass(buf, starts[i], ends[i], quads[i], row)
         elif mode == 3 or mode == 4 or mode == 5:
-            status[i] = _decode_baq(buf, starts[i], ends[i], quads[i], mode, row)
+            status[i] = _decode_baq(buf, starts[i], ends[i], quads[i], mode, row, block_thidx[i])
         elif mode == 12 or mode == 13 or mode == 14:
-            status[i] = _decode_fdbaq(buf, starts[i], ends[i], quads[i], row)
+            status[i] = _decode_fdbaq(
+                buf, starts[i], ends[i], quads[i], row, block_brc[i], block_thidx[i]
+            )
         else:
             status[i] = BAD_MODE
         row[4 * quads[i] :] = 0.0
@@ -222,7 +230,28 @@ def decode_user_data(
     baq_modes: npt.NDArray[np.int64],
     n_columns: int | None = None,
 ) -> tuple[npt.NDArray[np.complex64], npt.NDArray[np.int64]]:
-    """Decode the user data of many packets in parallel.
+    """Decode the user data of many packets in parallel (samples and status only).
+
+    Arguments and results as in :func:`decode_user_data_blocks`, without the per-block
+    parameters.
+    """
+    iq, status, _, _ = decode_user_data_blocks(
+        buf, starts, ends, number_of_quads, baq_modes, n_columns
+    )
+    return iq, status
+
+
+def decode_user_data_blocks(
+    buf: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    number_of_quads: npt.NDArray[np.int64],
+    baq_modes: npt.NDArray[np.int64],
+    n_columns: int | None = None,
+) -> tuple[
+    npt.NDArray[np.complex64], npt.NDArray[np.int64], npt.NDArray[np.int16], npt.NDArray[np.int16]
+]:
+    """Decode the user data of many packets in parallel, with the per-block parameters.
 
     Parameters
     ----------
@@ -243,11 +272,22 @@ def decode_user_data(
         complex64, shape (n, n_columns), zero-padded after ``2 * NQ`` samples.
     status : numpy.ndarray
         int64 per packet, 0 when decoded; otherwise a key of :data:`STATUS_TEXT`.
+    block_brc : numpy.ndarray
+        int16, shape (n, ceil(max NQ / 128)): the 3-bit BRC of each FDBAQ block
+        (section 4.4); -1 for bypass/BAQ packets and past a packet's last block.
+    block_thidx : numpy.ndarray
+        int16, same shape: the 8-bit THIDX of each BAQ/FDBAQ block (sections 4.3, 4.4);
+        -1 for bypass packets and past a packet's last block. Entries of a packet that
+        failed to decode are unspecified.
     """
     n = starts.shape[0]
     width = int(2 * number_of_quads.max()) if n_columns is None and n else (n_columns or 0)
+    max_quads = int(number_of_quads.max()) if n else 0
+    nblocks = (max_quads + BLOCK_QUADS - 1) // BLOCK_QUADS
     iq = np.empty((n, width), dtype=np.complex64)  # the kernel zeroes each row's tail
     status = np.zeros(n, dtype=np.int64)
+    block_brc = np.full((n, nblocks), -1, dtype=np.int16)
+    block_thidx = np.full((n, nblocks), -1, dtype=np.int16)
     if n:
         flat = iq.view(np.float32)
         _decode_batch(
@@ -258,5 +298,7 @@ def decode_user_data(
             baq_modes.astype(np.int64),
             flat,
             status,
+            block_brc,
+            block_thidx,
         )
-    return iq, status
+    return iq, status, block_brc, block_thidx
