@@ -165,7 +165,36 @@ def run_tops_benchmark(
         result["baseline_seconds"] = time.perf_counter() - t0
         result["baseline_cpu_seconds"] = time.process_time() - c0
         result["speedup"] = result["baseline_seconds"] / seconds
+    result.update(burst_decode_benchmark(lines, samples, repeats))
     return result
+
+
+def burst_decode_benchmark(lines: int, samples: int, repeats: int) -> dict[str, Any]:
+    """Decode time of one burst's FDBAQ echo packets (``lines`` packets of ``samples``).
+
+    100 distinct packets are encoded and repeated to ``lines`` packets (encoding a whole
+    burst would take longer than the benchmark; decoding cost does not depend on it).
+    """
+    from sar.l0.bench import simulate_iw_packets
+    from sar.l0.packets import decode_packets
+
+    unique = min(100, lines)
+    block = simulate_iw_packets(unique, samples // 2)
+    data = block * (lines // unique)
+    n_packets = unique * (lines // unique)
+    decode_packets(data)  # warm-up (numba)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        decode_packets(data)
+        times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    return {
+        "burst_decode_packets": n_packets,
+        "burst_decode_bytes": len(data),
+        "burst_decode_seconds": seconds,
+        "burst_decode_mb_per_s": len(data) / seconds / 1e6,
+    }
 
 
 def main(argv: list[str]) -> None:
