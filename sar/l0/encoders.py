@@ -3,14 +3,23 @@
 Formats of S1-IF-ASD-PL-0007 sections 3.3 and 4: bypass (10-bit sign-magnitude), BAQ
 3/4/5 bit and FDBAQ (Huffman codes of section 3.3.4). Each sample is quantised to the
 M-code whose reconstruction (section 5.2) is nearest, so ``decode(encode(x))`` is the
-reconstruction of ``x``. Per block of 128 quads the THIDX is the one that minimises the
-squared quantisation error: a coarse search of all 256 indices on every 8th quad, then
-a full-block search within +-6 indices of every coarse optimum; the block is then
-replaced by its reconstruction and coded with the lowest THIDX that reproduces it. On already
-reconstructed data this error is zero at the original THIDX, so re-encoding decoded
-samples reproduces the bytes. The FDBAQ bit-rate code (BRC) is taken from the caller
-or, by default, from the block RMS (:func:`choose_brc_thidx`, stronger blocks get more
-bits), chosen so that the block's reconstruction selects the same BRC again.
+reconstruction of ``x``.
+
+The FDBAQ bit-rate code (BRC) and the THIDX of every 128-quad block are taken from the
+caller where given (written as given: with the decoder's per-block values, decoded
+packets re-encode to their original bytes whatever encoder made them). Otherwise:
+
+* THIDX (BAQ, or FDBAQ with a given BRC): the one that minimises the squared
+  quantisation error (a coarse search of all 256 indices on every 8th quad, then a
+  full-block search within +-6 indices of every coarse optimum), lowered to the lowest
+  THIDX that gives the same reconstruction;
+* FDBAQ BRC and THIDX (:func:`choose_brc_thidx`): a block that is already a
+  reconstruction keeps its first exact (BRC, THIDX); otherwise the BRC follows the block
+  RMS (stronger blocks get more bits) and the pair is replaced by the first exact pair of
+  the resulting reconstruction.
+
+Both default choices depend on the reconstruction only, so the default encoder is
+idempotent: ``encode(decode(encode(x))) == encode(x)``.
 """
 
 from __future__ import annotations

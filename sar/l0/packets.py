@@ -3,7 +3,8 @@
 Implements S1-IF-ASD-PL-0007 (issue 13) sections 3 (packet layout) and 4-5 (user data
 decoding and reconstruction) for every data format: bypass, BAQ 3/4/5 bit and FDBAQ.
 The BAQ mode may change from packet to packet (noise and calibration packets in
-bypass or BAQ among FDBAQ echoes).
+bypass or BAQ among FDBAQ echoes). The decoder keeps each block's BRC and THIDX, so that
+:func:`reencode_packets` reproduces the packets bit-exactly.
 """
 
 from __future__ import annotations
