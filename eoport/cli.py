@@ -120,7 +120,7 @@ def _add_services(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--bootstrap-servers", default=None, help="external Kafka cluster")
     p.add_argument("--speedup", type=float, default=1.0, help="replay faster than real time")
-    p.add_argument("--mode", default="S6", help="simulated mode: S1..S6 (stripmap) or IW")
+    p.add_argument("--mode", default="IW", help="simulated mode: IW (TOPS) or S1..S6 (stripmap)")
     p.add_argument("--duration", type=float, default=3.0, help="simulated sensing time, s")
     p.add_argument("--workers", type=int, default=1, help="focusing workers")
     p.set_defaults(handler=services.cmd_demo)
@@ -155,9 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
 def exit_status_for(exc: BaseException) -> ExitStatus:
     """Map an exception to the command's exit status."""
     from sar import errors as sar_errors
+    from streams import errors as stream_errors
 
     if isinstance(exc, EoportError):
         return exc.exit_status
+    if isinstance(exc, stream_errors.RetryableError):
+        return ExitStatus.UNAVAILABLE
+    if isinstance(exc, stream_errors.PermanentError):
+        return ExitStatus.INVALID
     if isinstance(exc, sar_errors.Level0Error | sar_errors.ProductError):
         return ExitStatus.INPUT
     if isinstance(exc, sar_errors.SimulationError | sar_errors.GeometryError):

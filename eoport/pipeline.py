@@ -70,12 +70,13 @@ def aoi_box(lat: float, lon: float, half_deg: float = 0.004) -> dict[str, Any]:
 
 
 def simulate_pass(
-    mode: str = "S6", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1
+    mode: str = "IW", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1
 ) -> SimulatedDatatake:
     """The demo pass: ``mode`` over :data:`DEMO_CENTER` with :data:`DEMO_TARGETS`.
 
-    Stripmap ``S6`` by default (its 2478-sample pulse fits 4096 samples; IW needs the
-    TOPS focuser of :mod:`sar.focus.tops`).
+    IW by default (one 2.758 s burst cycle: IW1, IW2, IW3 bursts; 4096 samples hold the
+    longest IW pulse, 3372 samples in IW1); ``S6`` stripmap (2478-sample pulse) gives
+    overlapping blocks instead.
     """
     return simulate_datatake(
         mode, DEMO_CENTER, duration_s, list(DEMO_TARGETS), n_samples=n_samples, seed=seed
@@ -400,10 +401,7 @@ class LocalPipeline:
         deadline = time.monotonic() + timeout_s
         assert self.assembler is not None
         while time.monotonic() < deadline:
-            assembled = all(
-                any(k in part and part[k].finished for part in self.assembler.channels.values())
-                for k in channel_keys
-            )
+            assembled = set(channel_keys) <= self.assembler.done_channels
             done = self.finished_jobs()
             if progress is not None:
                 progress(len(done & self.job_keys), len(self.job_keys))

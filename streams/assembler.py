@@ -160,6 +160,13 @@ class Assembler:
         self._committed: dict[tuple[str, int], int] = {}
         self._last_snapshot = time.monotonic()
         self._tp_of: dict[str, tuple[str, int]] = {}
+        self.done_channels: set[str] = set()
+        """Channels whose pass ended and whose every job and event is acknowledged."""
+
+    @property
+    def pending(self) -> int:
+        """Bursts, events and dead letters processed but not yet published."""
+        return len(self._outputs) + len(self._events) + len(self._dead)
 
     # ------------------------------------------------------------------ partitions
 
@@ -271,6 +278,7 @@ class Assembler:
     def publish(self, producer: KafkaProducer, stop: threading.Event | None = None) -> None:
         """Write queued raw bursts, send their jobs, events and dead letters; flush."""
         now = datetime.now(UTC)
+        finished = {k for part in self.channels.values() for k, a in part.items() if a.finished}
         for out in self._outputs:
             url = self.store.url(raw_key(out.key))
             backoff = Backoff(initial_s=0.2, max_s=5.0)
@@ -305,6 +313,7 @@ class Assembler:
         self._outputs, self._events, self._dead = [], [], []
         if had:
             flush_reliably(producer, stop)
+        self.done_channels |= finished
 
     def checkpoint(self, consumer: KafkaConsumer, *, force: bool = False) -> None:
         """Snapshot dirty partitions and commit their offsets (after :meth:`publish`)."""

@@ -134,7 +134,7 @@ def run_demo(
     *,
     speedup: float = 1.0,
     bootstrap_servers: str | None = None,
-    mode: str = "S6",
+    mode: str = "IW",
     duration_s: float = 3.0,
     work_dir: Path | None = None,
     focus_workers: int = 1,
@@ -208,7 +208,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = run_demo(
         speedup=args.speedup,
         bootstrap_servers=args.bootstrap_servers,
-        mode=getattr(args, "mode", "S6"),
+        mode=getattr(args, "mode", "IW"),
         duration_s=getattr(args, "duration", 3.0),
         focus_workers=getattr(args, "workers", 1),
         show_progress=not args.json,

@@ -125,7 +125,7 @@ def test_help_for_every_command(run_cli: RunCli) -> None:
         assert "usage: eoport" in result.stdout
 
 
-def test_streaming_stage_not_implemented_is_clear(run_cli: RunCli) -> None:
-    result = run_cli("run", "assemble")
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+def test_stage_with_unreachable_broker_is_clear(run_cli: RunCli) -> None:
+    result = run_cli("run", "assemble", "--bootstrap-servers", "127.0.0.1:1")
+    assert_one_line_error(result)
+    assert result.returncode == 7

@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -54,11 +53,18 @@ def clean_bursts() -> dict[str, int]:
     return {o.key: len(o.burst.packets) for o in out}
 
 
-def publish(pipeline: LocalPipeline, chunks: list[Chunk], values: list[bytes] | None = None) -> None:
+def publish(
+    pipeline: LocalPipeline, chunks: list[Chunk], values: list[bytes] | None = None
+) -> None:
     producer = pipeline.bus("test-ingest").producer()
     for i, c in enumerate(chunks):
         producer.send("raw-chunks", c.key, values[i] if values else encode_chunk(c))
     producer.flush()
+
+
+def quality(product: ProductRecord, name: str) -> float:
+    assert product.quality is not None
+    return product.quality[name]
 
 
 def wait_for(predicate: object, timeout_s: float, what: str) -> None:
@@ -95,8 +101,8 @@ def test_pass_is_delivered_to_exactly_the_matching_subscriptions(
         queue = httpx.get(f"{pipe.api_url}/subscriptions/{sub_b}/queue", timeout=10).json()
     hook.stop()
     assert report.chunks == len(pass_chunks())
-    assert {p.burst_key: int(p.quality["packets"]) for p in result.products} == clean_bursts()
-    assert all(p.quality["complete"] == 1.0 for p in result.products)
+    assert {p.burst_key: int(quality(p, "packets")) for p in result.products} == clean_bursts()
+    assert all(quality(p, "complete") == 1.0 for p in result.products)
     # ground truth: the products whose footprint holds a target
     holds_a = {p.product_id for p in result.products
                if shape(p.footprint).contains(Point(TARGET_A.lon, TARGET_A.lat))}  # fmt: skip
@@ -130,7 +136,7 @@ def test_duplicated_and_reordered_chunks_give_the_clean_products(
         publish(pipe, messy)
         assert pipe.wait_done([CHANNEL], timeout_s=240)
         result = pipe.result()
-    assert {p.burst_key: int(p.quality["packets"]) for p in result.products} == clean_bursts()
+    assert {p.burst_key: int(quality(p, "packets")) for p in result.products} == clean_bursts()
     assert result.gaps == 0 and result.incomplete_jobs == 0
 
 
@@ -167,8 +173,8 @@ def test_corrupt_and_missing_chunks_give_gap_reports_and_products(
     by_key = {p.burst_key: p for p in result.products}
     for key in incomplete:
         if key in by_key:
-            assert by_key[key].quality["complete"] == 0.0
-            assert by_key[key].quality["missing_lines"] > 0
+            assert quality(by_key[key], "complete") == 0.0
+            assert quality(by_key[key], "missing_lines") > 0
 
 
 @pytest.mark.slow
@@ -190,7 +196,7 @@ def test_broker_restart_mid_pass_loses_nothing(
         assert pipe.wait_done([CHANNEL], timeout_s=300)
         result = pipe.result()
         print(f"pass done {time.monotonic() - restarted:.1f} s after the restart")
-    assert {p.burst_key: int(p.quality["packets"]) for p in result.products} == clean_bursts()
+    assert {p.burst_key: int(quality(p, "packets")) for p in result.products} == clean_bursts()
     assert result.gaps == 0
 
 
@@ -206,11 +212,15 @@ def test_worker_killed_mid_burst_is_replaced_by_another(
         EOPORT_LOG_LEVEL="WARNING",
     )
 
+    logs: list[Path] = []
+
     def worker() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "eoport", "run", "focus"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        logs.append(tmp_path / f"worker-{len(logs)}.log")
+        with logs[-1].open("wb") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "eoport", "--debug", "run", "focus"], env=env,
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
 
     with LocalPipeline(tmp_path, broker=tansu_broker_fn, session_timeout_ms=3000,
                        api=False, start_workers=False) as pipe:  # fmt: skip
@@ -221,16 +231,23 @@ def test_worker_killed_mid_burst_is_replaced_by_another(
             time.sleep(4.0)  # the first worker has taken a job and is focusing it
             first.kill()
             first.wait(10)
-            before = read_all(pipe.bus(), L1_PRODUCTS, 100, 3)
+            before = read_all(pipe.bus(), L1_PRODUCTS, 100, 8, idle_s=3.0)
             second = worker()
             try:
-                wait_for(lambda: len(pipe.job_keys) == len(clean_bursts()), 120, "all jobs")
+                reader = pipe.bus().consumer(f"reader-{uuid.uuid4().hex[:6]}", [L1_PRODUCTS])
                 records: list[Record] = []
-                wait_for(
-                    lambda: records.extend(read_all(pipe.bus(), L1_PRODUCTS, 100, 2)) or len(
-                        {r.key for r in records}) >= len(clean_bursts()),
-                    240, "every product",
-                )  # fmt: skip
+                try:
+
+                    def all_products() -> bool:
+                        records.extend(reader.poll(0.5, 100))
+                        return len({r.key for r in records}) >= len(clean_bursts())
+
+                    wait_for(
+                        all_products,
+                        240, f"every product (logs: {[p.read_text()[-2000:] for p in logs]})",
+                    )  # fmt: skip
+                finally:
+                    reader.close()
             finally:
                 second.terminate()
                 assert second.wait(30) == 0  # SIGTERM: clean stop
@@ -241,4 +258,27 @@ def test_worker_killed_mid_burst_is_replaced_by_another(
     assert products == set(clean_bursts())
     assert {r.key for r in records} == {make_product_id(k, "0.1.0") for k in clean_bursts()}
     assert len({r.key for r in before}) < len(clean_bursts())  # the kill interrupted work
-    del uuid, threading  # imported for symmetry with other pipeline tests
+
+
+def test_iw_pass_gives_one_product_per_tops_burst(
+    tansu_broker_fn: LocalBroker, tmp_path: Path
+) -> None:
+    from eoport.pipeline import simulate_pass
+
+    datatake = simulate_pass("IW", 3.0)
+    hook = WebhookReceiver()
+    hook.start()
+    with LocalPipeline(tmp_path, broker=tansu_broker_fn, session_timeout_ms=3000,
+                       api=False) as pipe:  # fmt: skip
+        sub = pipe.subscribe({"aoi": aoi_box(TARGET_A.lat, TARGET_A.lon),
+                              "target": {"kind": "webhook", "url": hook.url}})  # fmt: skip
+        pipe.replay(datatake.data, chunk_size=CHUNK)
+        assert pipe.wait_done([CHANNEL], timeout_s=240)
+        result = pipe.result()
+    hook.stop()
+    assert sorted(p.swath for p in result.products) == ["IW1", "IW2", "IW3"]
+    assert all(p.mode == "IW" and quality(p, "complete") == 1.0 for p in result.products)
+    iw2 = next(p for p in result.products if p.swath == "IW2")
+    assert shape(iw2.footprint).contains(Point(TARGET_A.lon, TARGET_A.lat))
+    assert (sub, iw2.product_id) in result.delivered
+    assert result.delivered == result.expected_deliveries

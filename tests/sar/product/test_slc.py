@@ -81,7 +81,7 @@ def test_round_trip_fsspec_memory_and_history(small_slc: SlcImage) -> None:
 
 def test_layout_attributes(small_slc: SlcImage, tmp_path: Path) -> None:
     path = tmp_path / "burst.h5"
-    write_slc(path, small_slc, history={"a": 1})
+    write_slc(path, small_slc, history={"a": 1}, compression="gzip")
     with h5py.File(path, "r") as f:
         ds = f["image"]
         assert ds.dtype == np.complex64 and ds.shape == (120, 300)

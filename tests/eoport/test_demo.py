@@ -1,0 +1,33 @@
+"""``eoport demo`` and ``eoport run``: the one-command chain and stage entry points."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eoport.cli import main
+from eoport.errors import ExitStatus
+
+
+def test_run_ingest_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "ingest", "--bootstrap-servers", "127.0.0.1:1"]) == ExitStatus.INVALID
+    assert "needs --file" in capsys.readouterr().err
+
+
+def test_demo_json_reports_products_deliveries_and_latency(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert main(["demo", "--json", "--speedup", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["complete"] is True
+    assert summary["mode"] == "IW"
+    assert summary["products"] == summary["jobs"] == 3  # IW1, IW2, IW3 bursts of one cycle
+    # one target per AOI, both inside the IW2 burst: one delivery per subscription
+    assert summary["delivered"] == summary["expected_deliveries"] == 2
+    assert summary["webhook_received"] == 1
+    assert 0 < summary["latency_p50_s"] <= summary["latency_p95_s"] < 300
+    assert summary["gaps"] == 0 and summary["errors"] == 0
+    assert set(summary["stage_p50_s"]) >= {"assemble", "focus", "deliver"}
