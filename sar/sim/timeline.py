@@ -23,12 +23,12 @@ import numpy.typing as npt
 from sar.constants import (
     F_REF,
     IW_BURST_CYCLE,
-    ORBIT_PERIOD_NOMINAL,
     SPEED_OF_LIGHT,
     WGS84_A,
     WGS84_B,
 )
 from sar.errors import SimulationError
+from sar.geo.burst_id import esa_burst_id
 from sar.l0.radar import (
     DELTA_T_SUPPR,
     encode_ref_clock,
@@ -38,10 +38,6 @@ from sar.l0.radar import (
 from sar.sim.modes import IW_BURST_OFFSETS, SwathParameters
 
 FloatArray = npt.NDArray[np.float64]
-
-BURST_ID_T_PRE = 2.299849
-"""T_pre of the ESA burst ID definition, s (S1-TN-MDA-52-7445 section 9.25)."""
-
 
 @dataclass(frozen=True)
 class EchoWindow:
@@ -182,12 +178,6 @@ def full_swath_window(
     near = slant_range_at_look(satellite_radius, lat_deg, swath.look_near_deg)
     far = slant_range_at_look(satellite_radius, lat_deg, swath.look_far_deg)
     return design_window(swath, 2 * near / SPEED_OF_LIGHT, 2 * far / SPEED_OF_LIGHT)
-
-
-def esa_burst_id(mid_burst_time_iw2: float, anx_time: float, relative_orbit: int) -> int:
-    """ESA burst ID of an IW burst cycle (S1-TN-MDA-52-7445 eq. 9-89/9-91)."""
-    dt = mid_burst_time_iw2 - anx_time + (relative_orbit - 1) * ORBIT_PERIOD_NOMINAL
-    return 1 + int(math.floor((dt - BURST_ID_T_PRE) / IW_BURST_CYCLE))
 
 
 def plan_bursts(
