@@ -1,208 +1,40 @@
-"""Benchmark of IW TOPS burst focusing (:func:`sar.focus.tops.focus_burst`).
+"""IW TOPS burst focusing benchmark (:func:`sar.focus.bench_tops.run_tops_benchmark`).
 
-One IW1-sized burst (PRF 1717.13 Hz, f_s 64.345 MHz, 52.4 us chirp of 1.078e12 Hz/s,
-k_psi 1.590368784 deg/s; tops-notes section 1) of random echoes is focused ``repeats``
-times after one warm-up (numba compilation, FFTW planning). Reported against:
-
-- the FFT floor: forward + inverse range and azimuth FFT passes over the same
-  ``lines x samples`` block with the same FFT library and thread count
-  (:func:`fft_floor`, the passes of :func:`sar.focus.fft.fft_floor_seconds`, wall and CPU);
-- a plain numpy implementation of the same algorithm
-  (:func:`sar.focus.tops_baseline.focus_burst_baseline`);
-- peak extra memory (tracemalloc, numpy and pyFFTW buffers) over the burst's size.
-
-Run: ``python -m benchmarks.bench_tops [lines] [samples] [workers]``.
+Run: ``python -m benchmarks.bench_tops [lines] [samples] [workers] [--wisdom PATH]
+[--effort FFTW_MEASURE|FFTW_PATIENT] [--no-baseline]``; prints one JSON object.
+``eoport bench tops`` runs the same benchmark.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import math
-import os
-import statistics
 import sys
-import time
-import tracemalloc
-from typing import Any
 
-import numpy as np
-
-from sar.focus.fft import configure_fft, empty_block, transform
-from sar.focus.model import ChirpParameters, RawData
-from sar.focus.tops import clear_workspaces, focus_burst
-from sar.focus.tops_baseline import focus_burst_baseline
-from sar.geo.orbit import make_orbit
-
-T_REF = 1.4e9
-IW1_PRF = 1717.13
-IW1_FS = 64.345e6
-IW1_K_PSI_DEG = 1.590368784
-IW1_CHIRP = ChirpParameters(ramp_rate=1.078e12, start_frequency=-0.5 * 1.078e12 * 52.4e-6,
-                            pulse_length=52.4e-6)  # fmt: skip
-
-
-def make_burst(lines: int, samples: int, seed: int = 0) -> RawData:
-    """An IW1 raw burst of complex Gaussian echoes (content does not change the cost)."""
-    orbit = make_orbit(T_REF, 10.0, 20.0, look_angle_deg=32.0, before=20, after=20).orbit
-    rng = np.random.default_rng(seed)
-    echoes = np.empty((lines, samples), dtype=np.complex64)
-    echoes.real = rng.standard_normal((lines, samples), dtype=np.float32)
-    echoes.imag = rng.standard_normal((lines, samples), dtype=np.float32)
-    times = np.asarray(T_REF + (np.arange(lines) - 0.5 * (lines - 1)) / IW1_PRF, dtype=np.float64)
-    return RawData(
-        echoes=echoes, line_times=times, slant_range_time=2 * 800e3 / 299_792_458.0,
-        range_sampling_rate=IW1_FS, prf=IW1_PRF, chirp=IW1_CHIRP, orbit=orbit, mode="IW",
-        swath="IW1", azimuth_steering_rate=math.radians(IW1_K_PSI_DEG),
-    )  # fmt: skip
-
-
-def fft_floor(lines: int, samples: int, repeats: int = 1) -> tuple[float, float]:
-    """Wall and CPU seconds (medians) of forward+inverse range and azimuth FFT passes.
-
-    Same passes as :func:`sar.focus.fft.fft_floor_seconds` (in place on one
-    ``lines x samples`` complex64 block, :func:`sar.focus.fft.transform`, plans created
-    in an untimed warm-up), also timing process CPU time, which is less sensitive to
-    other processes on a shared machine.
-    """
-    block = empty_block(lines, samples)
-    rng = np.random.default_rng(0)
-    block.real = rng.standard_normal((lines, samples), dtype=np.float32)
-    block.imag = 0.0
-    walls, cpus = [], []
-    for k in range(repeats + 1):
-        w0, c0 = time.perf_counter(), time.process_time()
-        for axis in (1, 0):
-            transform(block, axis, forward=True)
-            transform(block, axis, forward=False)
-        if k:
-            walls.append(time.perf_counter() - w0)
-            cpus.append(time.process_time() - c0)
-        block *= np.float32(1.0 / (lines * samples))
-    return statistics.median(walls), statistics.median(cpus)
-
-
-def run_tops_benchmark(
-    lines: int = 1500, samples: int = 20000, repeats: int = 3, workers: int = 2,
-    baseline: bool = True,
-) -> dict[str, Any]:  # fmt: skip
-    """Time TOPS focusing of one burst and compare with the FFT floor and plain numpy.
-
-    Parameters
-    ----------
-    lines, samples
-        Raw burst size.
-    repeats
-        Timed repetitions (median reported).
-    workers
-        Threads for focusing and for the FFT floor.
-    baseline
-        Also time the plain numpy version (one run; it is slow).
-
-    Returns
-    -------
-    dict
-        ``seconds`` (median), ``cold_seconds`` (first call, with compilation and planning),
-        ``fft_floor_seconds`` (median, each measured right after one run),
-        ``ratio_to_floor`` (median of per-run ratios), ``cpu_seconds``,
-        ``fft_floor_cpu_seconds``, ``cpu_ratio_to_floor`` (process CPU time, robust to other
-        load on a shared machine), ``baseline_seconds``, ``speedup``,
-        ``peak_extra_bytes``, ``burst_bytes``, ``peak_extra_ratio``, ``stages`` (wall s),
-        ``profile`` (thread-seconds per step), shapes and sizes.
-    """
-    raw = make_burst(lines, samples)
-    configure_fft(threads=workers)
-    t0 = time.perf_counter()
-    slc = focus_burst(raw, workers=workers)
-    cold = time.perf_counter() - t0
-    times = []
-    cpu_times = []
-    floors = []
-    floor_cpus = []
-    stages: dict[str, float] = {}
-    profile: dict[str, float] = {}
-    for _ in range(repeats):
-        stages.clear()
-        profile.clear()
-        t0, c0 = time.perf_counter(), time.process_time()
-        slc = focus_burst(raw, workers=workers, timings=stages, profile=profile)
-        times.append(time.perf_counter() - t0)
-        cpu_times.append(time.process_time() - c0)
-        # interleaved with the runs, so that both see the same machine load
-        wall, cpu = fft_floor(lines, samples)
-        floors.append(wall)
-        floor_cpus.append(cpu)
-    seconds = statistics.median(times)
-    del slc
-    # cold memory: cached scratch, strip workspaces and the output all count
-    clear_workspaces()
-    tracemalloc.start()
-    base_mem = tracemalloc.get_traced_memory()[0]
-    slc = focus_burst(raw, workers=workers)
-    peak = tracemalloc.get_traced_memory()[1] - base_mem
-    tracemalloc.stop()
-    out_shape = slc.image.shape
-    meta = dict(slc.metadata)
-    del slc
-    floor = statistics.median(floors)
-    ratios = [t / f for t, f in zip(times, floors, strict=True)]
-    result: dict[str, Any] = {
-        "lines": lines, "samples": samples, "workers": workers,
-        "output_shape": list(out_shape), "mosaic_length": meta["tops_mosaic_length"],
-        "specan_length": meta["tops_specan_length"], "seconds": seconds,
-        "all_seconds": times, "cold_seconds": cold, "fft_floor_seconds": floor,
-        "all_fft_floor_seconds": floors, "ratio_to_floor": statistics.median(ratios),
-        "cpu_seconds": statistics.median(cpu_times),
-        "fft_floor_cpu_seconds": statistics.median(floor_cpus),
-        "cpu_ratio_to_floor": statistics.median(cpu_times) / statistics.median(floor_cpus),
-        "peak_extra_bytes": int(peak),
-        "burst_bytes": int(raw.echoes.nbytes),
-        "peak_extra_ratio": peak / raw.echoes.nbytes, "stages": stages, "profile": profile,
-        "cpu_count": os.cpu_count(),
-    }  # fmt: skip
-    if baseline:
-        t0, c0 = time.perf_counter(), time.process_time()
-        focus_burst_baseline(raw)
-        result["baseline_seconds"] = time.perf_counter() - t0
-        result["baseline_cpu_seconds"] = time.process_time() - c0
-        result["speedup"] = result["baseline_seconds"] / seconds
-    result.update(burst_decode_benchmark(lines, samples, repeats))
-    return result
-
-
-def burst_decode_benchmark(lines: int, samples: int, repeats: int) -> dict[str, Any]:
-    """Decode time of one burst's FDBAQ echo packets (``lines`` packets of ``samples``).
-
-    100 distinct packets are encoded and repeated to ``lines`` packets (encoding a whole
-    burst would take longer than the benchmark; decoding cost does not depend on it).
-    """
-    from sar.l0.bench import simulate_iw_packets
-    from sar.l0.packets import decode_packets
-
-    unique = min(100, lines)
-    block = simulate_iw_packets(unique, samples // 2)
-    data = block * (lines // unique)
-    n_packets = unique * (lines // unique)
-    decode_packets(data)  # warm-up (numba)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        decode_packets(data)
-        times.append(time.perf_counter() - t0)
-    seconds = statistics.median(times)
-    return {
-        "burst_decode_packets": n_packets,
-        "burst_decode_bytes": len(data),
-        "burst_decode_seconds": seconds,
-        "burst_decode_mb_per_s": len(data) / seconds / 1e6,
-    }
+from sar.focus.bench_tops import run_tops_benchmark
 
 
 def main(argv: list[str]) -> None:
-    """Command line: ``[lines] [samples] [workers]``; prints JSON."""
-    lines = int(argv[0]) if argv else 1500
-    samples = int(argv[1]) if len(argv) > 1 else 20000
-    workers = int(argv[2]) if len(argv) > 2 else 2
-    print(json.dumps(run_tops_benchmark(lines, samples, workers=workers), indent=2))
+    """Command line; prints JSON."""
+    p = argparse.ArgumentParser(prog="bench_tops")
+    p.add_argument("lines", type=int, nargs="?", default=1500)
+    p.add_argument("samples", type=int, nargs="?", default=20000)
+    p.add_argument("workers", type=int, nargs="?", default=2)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--effort", default="FFTW_PATIENT")
+    p.add_argument("--wisdom", default=None)
+    p.add_argument("--no-baseline", action="store_true")
+    a = p.parse_args(argv)
+    result = run_tops_benchmark(
+        a.lines,
+        a.samples,
+        repeats=a.repeats,
+        workers=a.workers,
+        baseline=not a.no_baseline,
+        effort=a.effort,
+        wisdom=a.wisdom,
+    )
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -107,6 +107,18 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     f.add_argument("--samples", type=int, default=20000)
     f.add_argument("--repeats", type=int, default=3)
     f.set_defaults(handler=bench.cmd_bench_focus)
+    t = bsub.add_parser("tops", help="focus one IW1 TOPS burst (1,500 x 20,000 raw)")
+    t.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    t.add_argument("--lines", type=int, default=1500)
+    t.add_argument("--samples", type=int, default=20000)
+    t.add_argument("--repeats", type=int, default=5)
+    t.add_argument("--workers", type=int, default=2, help="threads")
+    t.add_argument("--effort", choices=("measure", "patient"), default="patient",
+                   help="FFTW planner effort of the focusing plans")  # fmt: skip
+    t.add_argument("--wisdom", default=None,
+                   help="FFTW wisdom file: loaded first, saved after planning")  # fmt: skip
+    t.add_argument("--no-baseline", action="store_true", help="skip the plain numpy run")
+    t.set_defaults(handler=bench.cmd_bench_tops)
     d = bsub.add_parser("decode", help="decode FDBAQ packets of a simulated IW data-take")
     d.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     d.add_argument("--repeats", type=int, default=5)
@@ -130,6 +142,13 @@ def _add_services(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     r.add_argument("--file", default=None, help="ingest: Level-0 file to replay")
     r.add_argument("--pass-id", default=None, help="ingest: pass id (default: file stem)")
     r.add_argument("--channel", type=int, default=1, help="ingest: downlink channel")
+    r.add_argument(
+        "--relative-orbit",
+        type=int,
+        default=None,
+        help="ingest: relative orbit 1-175 of the pass (ESA burst IDs; default "
+        "EOPORT_RELATIVE_ORBIT or unknown: t000)",
+    )
     r.add_argument("--block-lines", type=int, default=None, help="assemble: stripmap block")
     r.set_defaults(handler=services.cmd_run)
 

@@ -18,6 +18,7 @@ process                model                                   consumer group (d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -139,6 +140,13 @@ class IngestSettings(CommonSettings):
     speedup: float | None = Field(default=1.0, gt=0, description="x 260 Mbit/s per channel")
     max_in_flight: int = Field(default=64, ge=1)
     max_outage_s: float = Field(default=300.0, gt=0)
+    relative_orbit: int | None = Field(
+        default=None,
+        ge=1,
+        le=175,
+        description="relative orbit (track) of the pass, sent with its chunks for the ESA "
+        "burst IDs; unset: unknown (burst labels t000_...)",
+    )
 
 
 class AssemblerSettings(CommonSettings):
@@ -161,6 +169,11 @@ class FocusWorkerSettings(CommonSettings):
     processing_version: str = "0.1.0"
     max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
     fft_threads: int = Field(default=1, ge=1)
+    fft_effort: Literal["measure", "patient"] = "measure"
+    """FFTW planner effort of the focusing plans: ``patient`` plans take minutes per new
+    burst shape but run faster; use it with ``fft_wisdom`` so that is paid once."""
+    fft_wisdom: Path | None = None
+    """FFTW wisdom file: loaded at start, rewritten when new plans were made."""
 
 
 class DeliverySettings(CommonSettings):

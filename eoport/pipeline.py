@@ -61,6 +61,10 @@ DEMO_TARGETS = (
 )
 """Two point targets, one per demo AOI, ~7 km apart along track."""
 
+DEMO_RELATIVE_ORBIT = 117
+"""Relative orbit (track) of the demo pass: the simulator numbers its IW bursts with it
+and the replay sends it as pass metadata, so the stream's keys are ESA burst IDs."""
+
 
 def aoi_box(lat: float, lon: float, half_deg: float = 0.004) -> dict[str, Any]:
     """A small square GeoJSON polygon around (lat, lon)."""
@@ -70,8 +74,9 @@ def aoi_box(lat: float, lon: float, half_deg: float = 0.004) -> dict[str, Any]:
 
 
 def simulate_pass(
-    mode: str = "IW", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1
-) -> SimulatedDatatake:
+    mode: str = "IW", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1,
+    relative_orbit: int = DEMO_RELATIVE_ORBIT,
+) -> SimulatedDatatake:  # fmt: skip
     """The demo pass: ``mode`` over :data:`DEMO_CENTER` with :data:`DEMO_TARGETS`.
 
     IW by default (one 2.758 s burst cycle: IW1, IW2, IW3 bursts; 4096 samples hold the
@@ -79,8 +84,9 @@ def simulate_pass(
     overlapping blocks instead.
     """
     return simulate_datatake(
-        mode, DEMO_CENTER, duration_s, list(DEMO_TARGETS), n_samples=n_samples, seed=seed
-    )
+        mode, DEMO_CENTER, duration_s, list(DEMO_TARGETS), n_samples=n_samples, seed=seed,
+        relative_orbit=relative_orbit,
+    )  # fmt: skip
 
 
 def sensing_span(datatake: SimulatedDatatake) -> tuple[float, float]:
@@ -364,13 +370,15 @@ class LocalPipeline:
         rate_bytes_per_s: float | None = None,
         chunk_size: int = 256_000,
         on_chunk: Callable[[Any], None] | None = None,
+        relative_orbit: int | None = None,
     ) -> ReplayReport:
-        """Publish ``data`` as one downlink channel's chunks (``None`` rate: at once)."""
+        """Publish ``data`` as one downlink channel's chunks (``None`` rate: at once);
+        ``relative_orbit`` is the pass metadata the station would send (ESA burst IDs)."""
         self.replay_start = time.time()
         return replay_pass(
             data, self.bus("eoport-ingest").producer(), station="LOCAL", pass_id=pass_id,
             channel=channel, chunk_size=chunk_size, rate_bytes_per_s=rate_bytes_per_s,
-            on_chunk=on_chunk,
+            on_chunk=on_chunk, relative_orbit=relative_orbit,
         )  # fmt: skip
 
     def finished_jobs(self) -> set[str]:

@@ -6,7 +6,9 @@ key (packets, bursts, aux). Effects and commits (nothing acknowledged is lost):
 
 1. records are processed; every burst that became complete is written to the object store
    under ``raw/{datatake}/{swath}/{pol}/{burst}.dat`` (atomic, deterministic key), then its
-   :class:`~streams.jobs.JobRecord` is sent to ``focus-jobs`` keyed by the burst key;
+   :class:`~streams.jobs.JobRecord` is sent to ``focus-jobs`` keyed by the burst key
+   (TOPS: ESA burst ID, with the relative orbit from the chunk records' pass metadata
+   header :data:`streams.chunks.RELATIVE_ORBIT_HEADER`; stripmap: block number);
    gaps, corrupt regions and incomplete bursts go to ``events``; undecodable chunk records
    to ``dead-letters``;
 2. the producer is flushed (every record acknowledged, undelivered ones sent again);
@@ -34,7 +36,7 @@ from prometheus_client import Counter
 
 from streams.burst_state import BurstOutput, ChannelAssembler, Context
 from streams.bus import KafkaBus, KafkaConsumer, KafkaProducer
-from streams.chunks import decode_chunk
+from streams.chunks import decode_chunk, relative_orbit_of
 from streams.chunkstream import ChunkStream, SnapshotStore, partition_snapshot_name
 from streams.deadletters import Backoff, dead_letter
 from streams.errors import ChunkError, DeliveryError, RetryableError
@@ -232,6 +234,9 @@ class Assembler:
             ctx = Context(now, chunk.receive_time, record.timestamp)
         except ChunkError:  # pragma: no cover - process() accepted it
             ctx = Context(now, None, record.timestamp)
+        track = relative_orbit_of(record.headers)
+        if track is not None and record.key is not None:
+            self._assembler(tp, record.key).relative_orbit = track
         for out in outputs:
             self._feed(tp, out.key, out.output, ctx)
         self._finish_complete(ctx)

@@ -25,6 +25,16 @@ burst's end has arrived. The worker extends these state vectors by propagation
 waiting for later GNSS fixes is unnecessary: the aux condition costs at most two
 sub-commutation cycles (64 PRIs each, ~80 ms of sensing time) after the burst's end.
 
+**Keys.** A TOPS burst is keyed by its ESA burst ID (:mod:`streams.burst_ids`), known only
+once its aux is complete (the ANX comes from the ancillary state vectors) and the relative
+orbit of the pass (:attr:`ChannelAssembler.relative_orbit`, from the chunk records'
+pass metadata; ``0`` when unknown). Until then the assembler names a TOPS burst by a
+*provisional* key (IW burst cycles since the GPS epoch): its open/waiting slots and the
+``emitted`` set use it, so snapshots written by earlier versions restore unchanged, and
+the ``burst-dropped`` event of a burst never published (no orbit) names it. EW bursts,
+and an IW burst whose orbit cannot give an ANX (logged), keep the provisional id.
+Stripmap blocks are keyed by block number.
+
 Bursts that stop receiving packets for ``burst_timeout_s`` (wall clock) are flushed with
 status ``incomplete``; at the end of the pass every open burst is flushed (aux
 ``extrapolated`` when no cycle completed after it). A channel gap marks the bursts open
@@ -34,6 +44,7 @@ at that moment ``incomplete`` with the gap's sequence numbers and byte range.
 from __future__ import annotations
 
 import base64
+import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sar.errors import GeometryError
 from sar.focus.raw import swath_name
 from sar.l0.ancillary import WORDS_PER_CYCLE, decode_ancillary
 from sar.l0.enums import EccNumber, SignalType, polarisation_name
@@ -49,12 +61,16 @@ from sar.l0.headers import decode_headers
 from sar.l0.radar import packet_time, pri_s
 from sar.l0.stream import PacketScanner
 from sar.timeutil import gps_seconds_to_utc
+from streams.burst_ids import RELATIVE_ORBIT_UNKNOWN, AnxCache, EsaBurst, esa_burst
 from streams.jobs import EventRecord, JobRecord, StateVector, burst_key
 from streams.reassembly import Gap, Output, Segment
 
+log = logging.getLogger(__name__)
+
 TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
 IW_CYCLE_S = 2.758273
-"""IW burst cycle, s (burst ids of TOPS bursts count these cycles since the GPS epoch)."""
+"""IW burst cycle, s (provisional ids of TOPS bursts count these cycles since the GPS
+epoch; the published key carries the ESA burst ID instead)."""
 TOPS_MAX_HOLE_S = 0.5
 """Largest run of missing PRIs kept inside one TOPS burst, s (a burst lasts ~0.9 s and the
 same swath comes back only after the two others' bursts, ~1.8 s)."""
@@ -186,14 +202,17 @@ class OpenBurst:
         return polarisation_name(self.pol_code)
 
     @property
-    def burst_id(self) -> int:
+    def provisional_id(self) -> int:
+        """Stripmap: the block number; TOPS: IW cycles since the GPS epoch (internal)."""
         if not self.tops:
             return self.block
         return int(((self.first_time + self.last_time) / 2) // IW_CYCLE_S)
 
     @property
-    def key(self) -> str:
-        return burst_key(self.data_take_id, self.swath, self.polarisation, self.burst_id)
+    def provisional_key(self) -> str:
+        """Internal key of the assembler's slots and ``emitted`` set (final for stripmap;
+        TOPS bursts are published under their ESA burst ID, :attr:`BurstOutput.key`)."""
+        return burst_key(self.data_take_id, self.swath, self.polarisation, self.provisional_id)
 
     def add(self, pkt: bytes, pri: int, beam: int, t: float) -> None:
         if self.last_pri >= 0 and pri > self.last_pri + 1:
@@ -243,17 +262,29 @@ class OpenBurst:
 
 @dataclass(frozen=True)
 class BurstOutput:
-    """A burst ready to be published: its raw packets and the job fields but the URL."""
+    """A burst ready to be published: its raw packets and the job fields but the URL.
+
+    ``burst_id`` is the ESA burst ID of a TOPS burst (``label`` its burst-map label,
+    ``anx_time`` the ascending-node crossing used, GPS s) or the block number of a
+    stripmap block (``label`` empty); ``relative_orbit`` is the pass's track, ``0`` when
+    unknown.
+    """
 
     burst: OpenBurst
     status: Literal["complete", "incomplete"]
     aux_status: Literal["complete", "extrapolated"]
     state_vectors: list[StateVector]
     source: str
+    burst_id: int
+    relative_orbit: int = RELATIVE_ORBIT_UNKNOWN
+    label: str = ""
+    anx_time: float | None = None
 
     @property
     def key(self) -> str:
-        return self.burst.key
+        """The published burst key (job, raw object, product id)."""
+        b = self.burst
+        return burst_key(b.data_take_id, b.swath, b.polarisation, self.burst_id)
 
     @property
     def data(self) -> bytes:
@@ -276,7 +307,9 @@ class BurstOutput:
         return JobRecord(
             burst_key=self.key, status=self.status,
             source=self.source, mode=b.mode, swath=b.swath, polarisation=b.polarisation,
-            burst_id=b.burst_id, data_take_id=b.data_take_id, sensing_start=start,
+            burst_id=self.burst_id, data_take_id=b.data_take_id,
+            relative_orbit=self.relative_orbit, burst_label=self.label,
+            anx_time_gps=self.anx_time, sensing_start=start,
             sensing_stop=stop, sensing_start_gps=b.first_time, sensing_stop_gps=b.last_time,
             packet_count=len(b.packets), first_pri_count=b.first_pri,
             last_pri_count=b.last_pri, missing_pri=b.missing, gaps=b.gaps,
@@ -308,12 +341,22 @@ class ChannelAssembler:
         Wall-clock time without a new packet after which an open burst is flushed
         ``incomplete`` (and a closed one whose aux never completed is flushed
         ``extrapolated``), s.
+    relative_orbit
+        Track of the pass (1..175) for the ESA burst IDs, ``0`` when unknown (labels
+        ``t000_...``); the :class:`streams.assembler.Assembler` sets it from the chunk
+        records' pass metadata.
     """
 
-    def __init__(self, key: str, *, block_lines: int = 2048, burst_timeout_s: float = 120.0):
+    def __init__(
+        self, key: str, *, block_lines: int = 2048, burst_timeout_s: float = 120.0,
+        relative_orbit: int = RELATIVE_ORBIT_UNKNOWN,
+    ) -> None:  # fmt: skip
         self.key = key
         self.block_lines = block_lines
         self.burst_timeout_s = burst_timeout_s
+        self.relative_orbit = relative_orbit
+        self.anx = AnxCache()
+        """ANX per data-take (:mod:`streams.burst_ids`), part of the snapshot."""
         self.scanner = PacketScanner()
         self.aux: dict[tuple[int, int], AuxTrack] = {}
         self.open: dict[str, OpenBurst] = {}
@@ -438,7 +481,7 @@ class ChannelAssembler:
                 self._close(b, "run-break")
         if b is not None and b.closed:
             # a closed burst still waiting for aux keeps its slot under its key
-            self.open[f"W/{b.key}"] = self.open.pop(slot)
+            self.open[f"W/{b.provisional_key}"] = self.open.pop(slot)
             b = None
         if b is None:
             b = OpenBurst(dt_id, swath, pol, True, -1, pri_code)
@@ -517,7 +560,7 @@ class ChannelAssembler:
             events.append(
                 EventRecord(
                     kind="burst-dropped", source=self.key,
-                    detail={"burst_key": b.key, "packets": len(b.packets),
+                    detail={"burst_key": b.provisional_key, "packets": len(b.packets),
                             "reason": "fewer than 2 state vectors in the ancillary data"},
                 )
             )  # fmt: skip
@@ -531,14 +574,29 @@ class ChannelAssembler:
             self.longest[group] = longest
             if len(b.packets) < TOPS_PARTIAL_FRACTION * longest:
                 status = "incomplete"
-        self.emitted.append(b.key)
+        self.emitted.append(b.provisional_key)
         del self.emitted[:-256]
+        vectors = track.state_vectors(b.first_time, b.last_time)
+        esa = self._esa_burst(b, vectors) if b.tops else None
         out.append(
             BurstOutput(
-                b, status, "complete" if complete_aux else "extrapolated",
-                track.state_vectors(b.first_time, b.last_time), self.key,
+                b, status, "complete" if complete_aux else "extrapolated", vectors, self.key,
+                b.provisional_id if esa is None else esa.burst_id, self.relative_orbit,
+                "" if esa is None else esa.label, None if esa is None else esa.anx_time,
             )
         )  # fmt: skip
+
+    def _esa_burst(self, b: OpenBurst, vectors: list[StateVector]) -> EsaBurst | None:
+        """ESA id of TOPS burst ``b`` (IW only; ``None`` for EW or an unusable orbit, when
+        the burst keeps its provisional id)."""
+        if b.mode != "IW":
+            return None
+        try:
+            anx = self.anx.anx_time(b.data_take_id, b.first_time, vectors)
+            return esa_burst(b.first_time, b.swath, anx, self.relative_orbit)
+        except GeometryError as exc:
+            log.warning("%s: no ESA burst ID for %s (%s)", self.key, b.provisional_key, exc)
+            return None
 
     # ------------------------------------------------------------------ persistence
 
@@ -549,6 +607,8 @@ class ChannelAssembler:
             "key": self.key,
             "block_lines": self.block_lines,
             "burst_timeout_s": self.burst_timeout_s,
+            "relative_orbit": self.relative_orbit,
+            "anx": self.anx.to_state(),
             "scanner": {
                 "buffer": _b64(bytes(s._buffer)), "base": s._base, "resyncing": s._resyncing,
                 "skipped": s.skipped_bytes, "dropped": s.dropped_packets,
@@ -570,7 +630,9 @@ class ChannelAssembler:
             state["key"],
             block_lines=int(state["block_lines"]),
             burst_timeout_s=float(state["burst_timeout_s"]),
+            relative_orbit=int(state.get("relative_orbit", RELATIVE_ORBIT_UNKNOWN)),
         )
+        self.anx = AnxCache.from_state(state.get("anx"))
         sc = state["scanner"]
         self.scanner = PacketScanner(
             skipped_bytes=int(sc["skipped"]), dropped_packets=int(sc["dropped"]),

@@ -29,13 +29,19 @@ offset  type    field
 ======  ======  ===================================================================
 
 All integers big-endian. Header overhead: 62 bytes plus the two identifiers.
+
+**Pass metadata** that is not part of the byte stream travels as Kafka record headers of
+every chunk record of the pass (the binary header above is unchanged):
+:data:`RELATIVE_ORBIT_HEADER` carries the pass's relative orbit (track 1..175, ASCII
+decimal) when the station knows it; the assembler uses it for the ESA burst IDs
+(:mod:`streams.burst_ids`) and treats a missing or invalid value as unknown (``0``).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,6 +51,9 @@ MAGIC = b"EOCK"
 VERSION = 1
 FLAG_LAST = 0x01
 FLAG_SENSING = 0x02
+
+RELATIVE_ORBIT_HEADER = "eoport-relative-orbit"
+"""Record header of a chunk: relative orbit (track) of the pass, ``b"1"`` .. ``b"175"``."""
 
 MAX_CHUNK_PAYLOAD = 900_000
 """Largest payload per chunk, bytes: header + payload stay under Kafka's ~1 MiB limit."""
@@ -68,6 +77,33 @@ def _to_us(t: datetime) -> int:
 
 def _from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
+
+
+def pass_headers(relative_orbit: int | None) -> dict[str, bytes]:
+    """Record headers carrying the pass metadata (``{}`` when nothing is known).
+
+    Raises
+    ------
+    ChunkError
+        If ``relative_orbit`` is not in 1..175.
+    """
+    if relative_orbit is None:
+        return {}
+    if not 1 <= relative_orbit <= 175:
+        raise ChunkError(f"relative orbit {relative_orbit} not in 1..175")
+    return {RELATIVE_ORBIT_HEADER: str(relative_orbit).encode("ascii")}
+
+
+def relative_orbit_of(headers: Mapping[str, bytes]) -> int | None:
+    """The relative orbit in a chunk record's headers, or ``None`` (absent or not 1..175)."""
+    raw = headers.get(RELATIVE_ORBIT_HEADER)
+    if raw is None:
+        return None
+    try:
+        value = int(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if 1 <= value <= 175 else None
 
 
 def channel_key(station: str, pass_id: str, channel: int) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from streams.bus import KafkaProducer
-from streams.chunks import MAX_CHUNK_PAYLOAD, Chunk, ChunkCutter, encode_chunk
+from streams.chunks import MAX_CHUNK_PAYLOAD, Chunk, ChunkCutter, encode_chunk, pass_headers
 from streams.errors import BrokerUnavailableError, DeliveryError
 from streams.metrics import CHUNK_BYTES_PUBLISHED, CHUNKS_PUBLISHED, CHUNKS_RESENT
 from streams.records import OutgoingRecord, Record
@@ -106,6 +106,7 @@ def replay_pass(
     rate_bytes_per_s: float | None = None,
     speedup: float | None = None,
     sensing: tuple[datetime, datetime] | None = None,
+    relative_orbit: int | None = None,
     max_in_flight: int = 64,
     max_outage_s: float = 300.0,
     on_chunk: Callable[[Chunk], None] | None = None,
@@ -132,6 +133,10 @@ def replay_pass(
         as fast as possible.
     sensing
         Sensing time range written into every chunk header, if known.
+    relative_orbit
+        Relative orbit (track 1..175) of the pass, if the station knows it: sent as the
+        :data:`streams.chunks.RELATIVE_ORBIT_HEADER` record header of every chunk (the
+        assembler's ESA burst IDs need it; unknown gives ``t000_...`` labels).
     max_in_flight
         Unacknowledged chunks allowed before sending waits (bounds memory).
     max_outage_s
@@ -148,7 +153,10 @@ def replay_pass(
     ------
     BrokerUnavailableError
         If no acknowledgement arrived for ``max_outage_s`` seconds.
+    ChunkError
+        If ``relative_orbit`` is not in 1..175.
     """
+    headers = {**CHUNK_SCHEMA_HEADER, **pass_headers(relative_orbit)}
     rate = rate_bytes_per_s
     if rate is None and speedup is not None:
         rate = X_BAND_CHANNEL_RATE_BYTES_PER_S * speedup
@@ -190,7 +198,7 @@ def replay_pass(
                 delay = start + chunk.offset / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            producer.send(topic, chunk.key, encode_chunk(chunk), CHUNK_SCHEMA_HEADER, delivered)
+            producer.send(topic, chunk.key, encode_chunk(chunk), headers, delivered)
             n_chunks += 1
             n_bytes += len(chunk.payload)
             published_metric.inc()

@@ -24,7 +24,9 @@ JobStatus = Literal["complete", "incomplete"]
 
 def burst_key(data_take_id: int, swath: str, pol: str, burst_id: int) -> str:
     """The burst key ``datatake/swath/pol/burst``: data-take id in hex (as in ESA product
-    names), swath (``IW2``, ``S6``), polarisation, burst (or stripmap block) id."""
+    names), swath (``IW2``, ``S6``), polarisation, and for TOPS bursts the ESA burst ID
+    (:mod:`streams.burst_ids`; e.g. ``05A5A5/IW1/VV/249424`` for ``t117_249424_iw1``),
+    for stripmap the block number (``05A5A5/S6/VV/3``)."""
     return f"{data_take_id:06X}/{swath}/{pol}/{burst_id}"
 
 
@@ -59,8 +61,17 @@ class JobRecord(BaseModel):
     mode: str
     swath: str
     polarisation: str
-    burst_id: int = Field(ge=0)
+    burst_id: int = Field(ge=0, description="ESA burst ID (TOPS) or block number (stripmap)")
     data_take_id: int = Field(ge=0)
+    relative_orbit: int = Field(
+        default=0, ge=0, le=175, description="track of the pass, 0 when unknown"
+    )
+    burst_label: str = Field(
+        default="", description="ESA burst-map label t{track:03d}_{id:06d}_iw{n} (TOPS)"
+    )
+    anx_time_gps: float | None = Field(
+        default=None, description="ascending-node crossing used for the burst ID, GPS s"
+    )
     sensing_start: AwareDatetime
     sensing_stop: AwareDatetime
     sensing_start_gps: float

@@ -287,6 +287,9 @@ class ProductRecord(BaseModel):
     data_take_id: int = Field(ge=0)
     absolute_orbit: int | None = Field(default=None, ge=1)
     relative_orbit: int | None = Field(default=None, ge=1, le=175)
+    burst_label: str | None = Field(
+        default=None, description="ESA burst-map label, e.g. t117_249424_iw1 (IW bursts)"
+    )
     orbit_state: Literal["ascending", "descending"] | None = None
     anx_datetime: AwareDatetime | None = None
     footprint: dict[str, Any]
@@ -501,6 +504,8 @@ class ProductRecord(BaseModel):
             props["sat:relative_orbit"] = self.relative_orbit
         if self.anx_datetime is not None:
             props["sat:anx_datetime"] = _iso(self.anx_datetime)
+        if self.burst_label:
+            props["eoport:burst_label"] = self.burst_label
         if self.quality:
             props["eoport:quality"] = dict(self.quality)
         links: list[dict[str, str]] = []

@@ -26,18 +26,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from prometheus_client import Counter, Histogram
 
 from sar.errors import SarError
+from sar.focus.fft import WisdomFile
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_packets
 from sar.product.geogrid import footprint_geojson
 from sar.product.slc import write_slc
+from sar.timeutil import gps_seconds_to_utc
 from streams.assembler import FETCH_WAIT_MAX_MS, flush_reliably
 from streams.bus import KafkaBus, KafkaConsumer, KafkaProducer
 from streams.deadletters import Backoff, dead_letter
@@ -87,6 +89,16 @@ def orbit_of(job: JobRecord) -> Orbit:
     )
 
 
+def orbit_state_of(job: JobRecord) -> Literal["ascending", "descending"] | None:
+    """``ascending`` when the satellite moves north at the burst (ECEF z velocity > 0; the
+    same in the inertial frame), ``descending`` otherwise; ``None`` without vectors."""
+    mid = 0.5 * (job.sensing_start_gps + job.sensing_stop_gps)
+    if not job.state_vectors:
+        return None
+    nearest = min(job.state_vectors, key=lambda s: abs(s.time - mid))
+    return "ascending" if nearest.velocity[2] > 0 else "descending"
+
+
 @dataclass
 class WorkerStats:
     """What one worker did."""
@@ -118,6 +130,8 @@ class FocusWorker:
         (:func:`streams.subscriptions.should_focus` on the job's predicted footprint).
     max_attempts
         Attempts of a job failing with a retryable error before it is dead-lettered.
+    fft_wisdom
+        Optional FFTW wisdom file, rewritten after a burst that created new plans.
     """
 
     def __init__(
@@ -135,6 +149,7 @@ class FocusWorker:
         focus_filter: FocusFilter | None = None,
         max_attempts: int = 8,
         on_product: Callable[[ProductRecord], None] | None = None,
+        fft_wisdom: WisdomFile | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -148,6 +163,7 @@ class FocusWorker:
         self.focus_filter = focus_filter
         self.max_attempts = max_attempts
         self.on_product = on_product
+        self.fft_wisdom = fft_wisdom
         self.stats = WorkerStats()
 
     def focus(self, job: JobRecord, kafka_append: datetime | None = None) -> ProductRecord:
@@ -166,13 +182,20 @@ class FocusWorker:
         try:
             packets = decode_packets(data, strict=False)
             orbit = orbit_of(job)
-            products = list(focus_packets(packets, orbit=orbit))
+            products = list(
+                focus_packets(packets, orbit=orbit, relative_orbit=job.relative_orbit or None)
+            )
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: {exc}") from exc
         if not products:
             raise FocusFailedError(f"{job.burst_key}: focusing gave no product")
         slc = products[0].slc
         end = datetime.now(UTC)
+        if self.fft_wisdom is not None:
+            try:
+                self.fft_wisdom.save_if_changed()
+            except OSError as exc:  # the product matters more than the plan cache
+                log.warning("cannot save FFTW wisdom to %s: %s", self.fft_wisdom.path, exc)
         product_id = make_product_id(job.burst_key, self.processing_version)
         url = self.store.url(f"{self.products_prefix}/{product_id}.h5")
         history: dict[str, Any] = {
@@ -202,6 +225,12 @@ class FocusWorker:
             polarisation=job.polarisation,
             burst_id=job.burst_id,
             data_take_id=job.data_take_id,
+            relative_orbit=job.relative_orbit or None,
+            burst_label=job.burst_label or None,
+            orbit_state=orbit_state_of(job),
+            anx_datetime=(
+                None if job.anx_time_gps is None else gps_seconds_to_utc(job.anx_time_gps)
+            ),
             footprint=footprint,
             sensing_start=job.sensing_start,
             sensing_stop=job.sensing_stop,

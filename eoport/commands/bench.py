@@ -1,4 +1,4 @@
-"""``eoport bench focus`` and ``eoport bench decode``: speed of the core on this machine."""
+"""``eoport bench focus|tops|decode``: speed of the core on this machine."""
 
 from __future__ import annotations
 
@@ -25,6 +25,32 @@ def cmd_bench_focus(args: argparse.Namespace) -> int:
     from sar.focus.bench import run_focus_benchmark
 
     result = run_focus_benchmark(lines=args.lines, samples=args.samples, repeats=args.repeats)
+    _show(result, args.json)
+    return 0
+
+
+def cmd_bench_tops(args: argparse.Namespace) -> int:
+    """Focus one IW1 TOPS burst and compare with the baseline and the FFT floor."""
+    if args.lines < 256 or args.samples < 4096 or args.repeats < 1 or args.workers < 1:
+        raise InvalidArgumentError(
+            "--lines must be >= 256, --samples >= 4096, --repeats and --workers >= 1"
+        )
+    from sar.focus.bench_tops import run_tops_benchmark
+
+    effort = {"measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}[args.effort]
+    result = run_tops_benchmark(
+        lines=args.lines,
+        samples=args.samples,
+        repeats=args.repeats,
+        workers=args.workers,
+        baseline=not args.no_baseline,
+        effort=effort,
+        wisdom=args.wisdom,
+    )
+    for key in ("stages", "profile", "all_seconds", "all_fft_floor_seconds"):
+        value = result.pop(key)
+        if not args.json:
+            print(f"{key}: {value}")
     _show(result, args.json)
     return 0
 

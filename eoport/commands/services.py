@@ -84,17 +84,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps({"stage": stage, "records": stats.records, "jobs": stats.jobs}))
         return 0
     if stage == "focus":
+        from sar.focus.fft import WisdomFile, configure_fft
         from streams.topics import ensure_topics
         from streams.worker import FocusWorker
 
         f = load(FocusWorkerSettings).model_copy(update=over)
+        configure_fft(threads=f.fft_threads, effort=f"FFTW_{f.fft_effort.upper()}")
+        wisdom = WisdomFile(f.fft_wisdom) if f.fft_wisdom is not None else None
+        if wisdom is not None:
+            wisdom.load()
         bus = f.make_bus()
         ensure_topics(bus, f.topics.specs())
         worker = FocusWorker(
             bus, f.make_object_store(), processing_version=f.processing_version,
             group_id=f.group_id, jobs_topic=f.topics.focus_jobs,
             products_topic=f.topics.l1_products, events_topic=f.topics.events,
-            dead_letters_topic=f.topics.dead_letters,
+            dead_letters_topic=f.topics.dead_letters, fft_wisdom=wisdom,
         )  # fmt: skip
         wstats = worker.run(stop)
         print(json.dumps({"stage": stage, "products": wstats.products, "failed": wstats.failed}))
@@ -121,6 +126,7 @@ def _run_ingest(s: IngestSettings, args: argparse.Namespace) -> int:
         channel=getattr(args, "channel", None) or 1, topic=s.topics.raw_chunks,
         chunk_size=s.chunk_size, speedup=s.speedup, max_in_flight=s.max_in_flight,
         max_outage_s=s.max_outage_s,
+        relative_orbit=getattr(args, "relative_orbit", None) or s.relative_orbit,
     )  # fmt: skip
     print(json.dumps({
         "stage": "ingest", "chunks": report.chunks, "bytes": report.n_bytes,
@@ -176,8 +182,9 @@ def run_demo(
         bar = tqdm(total=n_chunks, desc="downlink", unit="chunk", disable=not show_progress,
                    file=sys.stderr)  # fmt: skip
         report = pipeline.replay(
-            datatake.data, rate_bytes_per_s=rate, on_chunk=lambda _c: bar.update(1)
-        )
+            datatake.data, rate_bytes_per_s=rate, on_chunk=lambda _c: bar.update(1),
+            relative_orbit=int(datatake.truth["relative_orbit"]),
+        )  # fmt: skip
         bar.close()
         jobs_bar = tqdm(desc="bursts focused", unit="burst", disable=not show_progress,
                         file=sys.stderr)  # fmt: skip
@@ -198,6 +205,8 @@ def run_demo(
     summary["mode"] = mode
     summary["simulate_s"] = round(simulate_s, 2)
     summary["webhook_received"] = len(hook.received)
+    summary["burst_keys"] = sorted(p.burst_key for p in result.products)
+    summary["burst_labels"] = sorted(p.burst_label or "" for p in result.products)
     summary["work_dir"] = str(base)
     return summary
 

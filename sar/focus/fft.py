@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover
 
 ComplexArray = npt.NDArray[np.complex64]
 
-_PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT")
+_PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT", "FFTW_EXHAUSTIVE")
 _settings: dict[str, Any] = {"threads": os.cpu_count() or 1, "effort": "FFTW_ESTIMATE"}
 _plans: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
@@ -49,7 +49,8 @@ def configure_fft(*, threads: int | None = None, effort: str | None = None) -> N
     threads
         Threads per transform (>= 1).
     effort
-        ``"FFTW_ESTIMATE"``, ``"FFTW_MEASURE"`` or ``"FFTW_PATIENT"``.
+        ``"FFTW_ESTIMATE"``, ``"FFTW_MEASURE"``, ``"FFTW_PATIENT"`` or
+        ``"FFTW_EXHAUSTIVE"``.
     """
     if threads is not None:
         if threads < 1:
@@ -74,6 +75,102 @@ def import_wisdom(wisdom: tuple[bytes, ...]) -> bool:
     if not HAVE_PYFFTW or not wisdom:
         return False
     return bool(all(pyfftw.import_wisdom(wisdom)))
+
+
+_WISDOM_MAGIC = b"EOPORT-FFTW-WISDOM-1\n"
+
+
+def save_wisdom(path: str | os.PathLike[str]) -> int:
+    """Write the FFTW wisdom gathered so far to ``path`` (atomically); returns its size.
+
+    Wisdom records the plans FFTW measured on this machine, so that a later process
+    (:func:`load_wisdom`) creates ``FFTW_MEASURE``/``FFTW_PATIENT`` plans of the same
+    shapes instantly. Without pyFFTW nothing is written and 0 is returned.
+    """
+    wisdom = export_wisdom()
+    if not wisdom:
+        return 0
+    blob = _WISDOM_MAGIC + b"".join(len(w).to_bytes(8, "little") + w for w in wisdom)
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(blob)
+    os.replace(tmp, target)
+    return len(blob)
+
+
+def load_wisdom(path: str | os.PathLike[str]) -> bool:
+    """Load FFTW wisdom written by :func:`save_wisdom`.
+
+    Returns
+    -------
+    bool
+        True if the file existed and FFTW accepted it; False if it does not exist or
+        pyFFTW is missing.
+
+    Raises
+    ------
+    FocusError
+        If the file is not a wisdom file of this format.
+    """
+    try:
+        with open(os.fspath(path), "rb") as fh:
+            blob = fh.read()
+    except FileNotFoundError:
+        return False
+    if not blob.startswith(_WISDOM_MAGIC):
+        raise FocusError(f"{os.fspath(path)} is not an eoport FFTW wisdom file")
+    parts: list[bytes] = []
+    pos = len(_WISDOM_MAGIC)
+    while pos < len(blob):
+        if pos + 8 > len(blob):
+            raise FocusError(f"truncated FFTW wisdom file {os.fspath(path)}")
+        n = int.from_bytes(blob[pos : pos + 8], "little")
+        pos += 8
+        if pos + n > len(blob):
+            raise FocusError(f"truncated FFTW wisdom file {os.fspath(path)}")
+        parts.append(blob[pos : pos + n])
+        pos += n
+    return import_wisdom(tuple(parts))
+
+
+class WisdomFile:
+    """An FFTW wisdom file kept in step with this process's plans (long-running workers).
+
+    :meth:`load` at start; :meth:`save_if_changed` after work that may have created new
+    plans writes the file only when the wisdom grew, so a restarted or newly scaled
+    worker of the same machine type plans instantly.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._saved: tuple[bytes, ...] = ()
+
+    def load(self) -> bool:
+        """Load the file if it exists (see :func:`load_wisdom`)."""
+        ok = load_wisdom(self.path)
+        self._saved = export_wisdom()
+        return ok
+
+    def save_if_changed(self) -> bool:
+        """Save when plans were added since the last load or save; True if written."""
+        current = export_wisdom()
+        if not current or current == self._saved:
+            return False
+        save_wisdom(self.path)
+        self._saved = current
+        return True
+
+
+def plan_effort(minimum: str = "FFTW_MEASURE") -> str:
+    """The planner effort for reusable workspace plans: the module setting, at least
+    ``minimum`` (workspace plans are small and live for many bursts)."""
+    effort = str(_settings["effort"])
+    if _PLANNER_EFFORTS.index(effort) < _PLANNER_EFFORTS.index(minimum):
+        return minimum
+    return effort
 
 
 def fft_effort_setting() -> str:
@@ -112,8 +209,17 @@ def _get_plan(src: ComplexArray, dst: ComplexArray, axis: int, forward: bool) ->
         src.__array_interface__["data"][0] == dst.__array_interface__["data"][0]
     )
     unaligned = not (is_aligned(src) and is_aligned(dst))
-    key = (src.shape, src.strides, dst.strides, axis, forward, inplace, unaligned,
-           _settings["threads"], _settings["effort"])
+    key = (
+        src.shape,
+        src.strides,
+        dst.strides,
+        axis,
+        forward,
+        inplace,
+        unaligned,
+        _settings["threads"],
+        _settings["effort"],
+    )
     with _lock:
         plan = _plans.get(key)
         if plan is None:
@@ -125,8 +231,12 @@ def _get_plan(src: ComplexArray, dst: ComplexArray, axis: int, forward: bool) ->
             flags += ("FFTW_DESTROY_INPUT",) if inplace else ()
             flags += ("FFTW_UNALIGNED",) if unaligned else ()
             plan = pyfftw.FFTW(
-                a, b, axes=(axis,), direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
-                flags=flags, threads=int(_settings["threads"]),
+                a,
+                b,
+                axes=(axis,),
+                direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
+                flags=flags,
+                threads=int(_settings["threads"]),
             )
             _plans[key] = plan
     return plan

@@ -36,6 +36,7 @@ function (:mod:`sar.focus.tops_deramp`) exact for this output.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +68,7 @@ FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_STRIP_WIDTH = 768
 MAX_DEFAULT_WORKERS = 4
-RANGE_BLOCK_LINES = 32
+RANGE_BLOCK_LINES = 8
 _MIN_LINES = 64
 
 
@@ -94,6 +95,24 @@ def _compress_block(
 # --------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------
+
+
+class _Queue:
+    """Hands out items to worker threads in order (dynamic load balance: a thread that
+    is slowed down by other load on the machine simply takes fewer strips)."""
+
+    def __init__(self, items: list[int]) -> None:
+        self._items = items
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int | None:
+        with self._lock:
+            if self._next >= len(self._items):
+                return None
+            item = self._items[self._next]
+            self._next += 1
+            return item
 
 
 def _run_slots(workers: int, job: Callable[[int], None]) -> None:
@@ -196,17 +215,17 @@ def _focus_compressed(
     samples = raw.samples
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
 
-    def range_job(slot: int) -> None:
-        if not blocks[slot::workers]:
-            return
+    next_block = _Queue(blocks)
+
+    def range_job(_slot: int) -> None:
         ws = _take_range_workspace(samples)
         try:
-            for first in blocks[slot::workers]:
+            while (first := next_block()) is not None:
                 _compress_block(raw, filt, rc, first, ws)
         finally:
             _give_range_workspace(samples, ws)
 
-    _run_slots(workers, range_job)
+    _run_slots(min(workers, len(blocks)), range_job)
     t_range = time.perf_counter()
     setup = setup_burst(
         raw, range_window=range_window, azimuth_window=azimuth_window,
@@ -222,19 +241,19 @@ def _focus_compressed(
 
     profiles: list[dict[str, float]] = [{} for _ in range(workers)]
 
+    next_strip = _Queue(strips)
+
     def strip_job(slot: int) -> None:
-        if not strips[slot::workers]:
-            return
         ws = take_workspace(shapes)
         prof = profiles[slot] if profile is not None else None
         try:
-            for first_bin in strips[slot::workers]:
+            while (first_bin := next_strip()) is not None:
                 process_strip(setup, rc, out, first_bin, ws, prof)
         finally:
             give_workspace(shapes, ws)
 
     t_setup = time.perf_counter()
-    _run_slots(workers, strip_job)
+    _run_slots(min(workers, len(strips)), strip_job)
     t_az = time.perf_counter()
     slc = make_product(raw, setup, out, range_window)
     if profile is not None:

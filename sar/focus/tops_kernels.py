@@ -24,14 +24,16 @@ _TILE = 32
 
 @nb.njit(cache=True, nogil=True)
 def load_transposed(
-    rc: ComplexArray, first: int, out: ComplexArray, ramp: Complex128Array
+    rc: ComplexArray, first: int, out: ComplexArray, rows: int, ramp: Complex128Array
 ) -> None:  # pragma: no cover - jit
-    """``out[c, n] = rc[n, first + c] * ramp[n]`` (0 outside ``rc``; 0 for n >= lines).
+    """``out[c, n] = rc[n, first + c] * ramp[n]`` for ``n < rows`` (0 outside ``rc``; 0 for
+    ``lines <= n < rows``).
 
-    ``out`` is a strip in transposed layout: one row per range bin, azimuth contiguous.
+    ``out`` is a strip in transposed layout: one row per range bin, azimuth contiguous
+    (rows may be padded beyond ``rows`` samples).
     """
     lines, samples = rc.shape
-    cols, rows = out.shape
+    cols = out.shape[0]
     lo = max(0, -first)
     hi = min(cols, samples - first)
     for c in range(cols):
@@ -53,8 +55,9 @@ def load_transposed(
 
 @nb.njit(cache=True, nogil=True)
 def multiply_columns(data: ComplexArray, vec: Complex128Array) -> None:  # pragma: no cover - jit
-    """``data[:, m] *= vec[m]``."""
-    rows, cols = data.shape
+    """``data[:, m] *= vec[m]`` for ``m < len(vec)``."""
+    rows = data.shape[0]
+    cols = vec.shape[0]
     v = vec.astype(np.complex64)
     for i in range(rows):
         for m in range(cols):
@@ -70,11 +73,11 @@ def quadratic_phase_down(
 
     Row ``i`` counted cyclically from ``start`` within ``count`` rows of ``src`` beginning
     at ``src_first``; ``dst`` row index equals the ``src`` row offset (in place when ``dst``
-    is ``src`` and ``src_first`` is 0). Per column ``m``: ``a0 = e^{j c0}``,
+    is ``src`` and ``src_first`` is 0). Per column ``m < len(a0)``: ``a0 = e^{j c0}``,
     ``a1 = e^{j (c1 + c2)}``, ``a2 = e^{j 2 c2}``. The recursion runs along rows, so the
-    inner loop over contiguous columns vectorises.
+    inner loop over contiguous columns vectorises (pass C-contiguous arrays).
     """
-    cols = dst.shape[1]
+    cols = a0.shape[0]
     pr = a0.real.copy()
     pi = a0.imag.copy()
     er = a1.real.copy()
@@ -101,18 +104,53 @@ def quadratic_phase_down(
 
 
 @nb.njit(cache=True, nogil=True)
-def copy_columns_weighted(
-    src: ComplexArray, dst: ComplexArray, vec: Complex128Array
+def quadratic_phase_inplace(
+    data: ComplexArray, count: int, start: int,
+    a0: Complex128Array, a1: Complex128Array, a2: Complex128Array,
+) -> None:  # pragma: no cover - jit  # fmt: skip
+    """In-place :func:`quadratic_phase_down` (``src is dst``, ``src_first = 0``).
+
+    A separate kernel because one array lets the loop vectorise without alias checks.
+    """
+    cols = a0.shape[0]
+    pr = a0.real.copy()
+    pi = a0.imag.copy()
+    er = a1.real.copy()
+    ei = a1.imag.copy()
+    qr = a2.real.copy()
+    qi = a2.imag.copy()
+    for i in range(count):
+        k = start + i
+        if k >= count:
+            k -= count
+        row = data[k]
+        for m in range(cols):
+            x = row[m]
+            xr = np.float64(x.real)
+            xi = np.float64(x.imag)
+            row[m] = complex(xr * pr[m] - xi * pi[m], xr * pi[m] + xi * pr[m])
+            t = pr[m] * er[m] - pi[m] * ei[m]
+            pi[m] = pr[m] * ei[m] + pi[m] * er[m]
+            pr[m] = t
+            t = er[m] * qr[m] - ei[m] * qi[m]
+            ei[m] = er[m] * qi[m] + ei[m] * qr[m]
+            er[m] = t
+
+
+@nb.njit(cache=True, nogil=True)
+def weight_columns_pad(
+    data: ComplexArray, vec: Complex128Array, total: int
 ) -> None:  # pragma: no cover - jit
-    """``dst[i, m] = src[i, m] * vec[m]`` for m < src columns, 0 beyond."""
-    rows, cols = src.shape
-    total = dst.shape[1]
+    """``data[i, m] *= vec[m]`` for ``m < len(vec)``; ``data[i, m] = 0`` up to ``total``."""
+    rows = data.shape[0]
+    cols = vec.shape[0]
     v = vec.astype(np.complex64)
     for i in range(rows):
+        row = data[i]
         for m in range(cols):
-            dst[i, m] = src[i, m] * v[m]
+            row[m] *= v[m]
         for m in range(cols, total):
-            dst[i, m] = 0
+            row[m] = 0
 
 
 @nb.njit(cache=True, nogil=True)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sar.constants import SPEED_OF_LIGHT
 from sar.focus import tops_kernels as kern
 from sar.focus.azimuth import antenna_gain
+from sar.focus.fft import plan_effort
 from sar.focus.tops_setup import BurstSetup, raw_offsets_n
 from sar.focus.windows import window_weights
 
@@ -42,41 +43,56 @@ FloatArray = npt.NDArray[np.float64]
 class _Workspace:
     """Aligned transposed strip buffers and FFTW plans of one worker.
 
-    ``a``: (span, N') range bins x mosaic/Doppler bins; ``b``: (width, N'); ``c``:
-    (width, N''). Azimuth transforms run along contiguous rows (axis 1).
+    ``a``: (span, N') range bins x mosaic/Doppler bins; ``c``: (width, N''), whose first
+    N' columns (``c_head``) hold the strip between the range-Doppler phase and the
+    SPECAN transform. Azimuth transforms run along contiguous rows (axis 1). The kernels
+    get the row-padded, C-contiguous parents ``a_rows`` and ``c_rows`` (numba vectorises
+    only loops over C-contiguous arrays), the FFT plans the logical views.
     """
 
     def __init__(self, shapes: tuple[int, ...]) -> None:
         _, n1, n2, span, width, _ = shapes
-        self.a = aligned((span, n1))
-        self.b = aligned((width, n1))
-        self.c = aligned((width, n2))
+        self.a_rows = aligned_rows((span, n1))
+        self.c_rows = aligned_rows((width, n2))
+        self.a = self.a_rows[:, :n1]
+        self.c = self.c_rows[:, :n2]
+        self.c_head = self.c_rows[:, :n1]
         self.a_az_inv = plan_fft(self.a, 1, forward=False)
         self.a_az_fwd = plan_fft(self.a, 1, forward=True)
-        self.b_az_inv = plan_fft(self.b, 1, forward=False)
+        self.c_head_az_inv = plan_fft(self.c_head, 1, forward=False)
         self.c_az_fwd = plan_fft(self.c, 1, forward=True)
         self.a_rg_fwd = plan_fft(self.a, 0, forward=True)
         self.a_rg_inv = plan_fft(self.a, 0, forward=False)
 
 
-def aligned(shape: tuple[int, int]) -> ComplexArray:
-    """Aligned complex64 block; rows padded so the row stride is not a multiple of 1 KiB
-    (column FFTs over power-of-two strides thrash the cache)."""
+def aligned_rows(shape: tuple[int, int]) -> ComplexArray:
+    """Aligned C-contiguous complex64 block of ``shape[0]`` rows of at least ``shape[1]``
+    samples; rows are padded so that the row stride is not a multiple of 1 KiB (column
+    FFTs over power-of-two strides thrash the cache)."""
     rows, cols = shape
     pad = 8 if (cols * 8) % 1024 == 0 else 0
     if HAVE_PYFFTW:
         full: ComplexArray = pyfftw.empty_aligned((rows, cols + pad), dtype=np.complex64)
     else:  # pragma: no cover
         full = np.empty((rows, cols + pad), dtype=np.complex64)
-    return full[:, :cols]
+    return full
+
+
+def aligned(shape: tuple[int, int]) -> ComplexArray:
+    """Aligned complex64 block of ``shape`` (a view of :func:`aligned_rows`)."""
+    return aligned_rows(shape)[:, : shape[1]]
 
 
 def plan_fft(buf: ComplexArray, axis: int, *, forward: bool) -> Callable[[], None]:
-    """In-place unnormalised FFT of ``buf`` along ``axis`` (FFTW plan or numpy fallback)."""
+    """In-place unnormalised FFT of ``buf`` along ``axis`` (FFTW plan or numpy fallback).
+
+    The planner effort is :func:`sar.focus.fft.plan_effort` (at least ``FFTW_MEASURE``);
+    wisdom loaded with :func:`sar.focus.fft.load_wisdom` makes planning instant.
+    """
     if HAVE_PYFFTW:
         plan = pyfftw.FFTW(
             buf, buf, axes=(axis,), direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
-            flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"), threads=1,
+            flags=(plan_effort(), "FFTW_DESTROY_INPUT"), threads=1,
         )  # fmt: skip
 
         def run() -> None:
@@ -93,7 +109,7 @@ def plan_fft(buf: ComplexArray, axis: int, *, forward: bool) -> Callable[[], Non
     return run_numpy
 
 
-_workspaces: dict[tuple[int, ...], list[_Workspace]] = {}
+_workspaces: dict[tuple[int | str, ...], list[_Workspace]] = {}
 _POOL_SIZE = 8
 ws_lock = threading.Lock()
 """Serialises FFTW planning and the buffer caches."""
@@ -105,11 +121,12 @@ def take_workspace(shapes: tuple[int, ...]) -> _Workspace:
     Workspaces are exclusive to one thread until :func:`give_workspace`, so several bursts
     may be focused concurrently.
     """
+    key: tuple[int | str, ...] = (*shapes, plan_effort())
     with ws_lock:
-        pool = _workspaces.get(shapes)
+        pool = _workspaces.get(key)
         if pool:
             return pool.pop()
-        if shapes not in _workspaces and len(_workspaces) >= 4:
+        if key not in _workspaces and len(_workspaces) >= 4:
             _workspaces.clear()
         # FFTW planning is not thread-safe: plan under the lock
         return _Workspace(shapes)
@@ -118,7 +135,7 @@ def take_workspace(shapes: tuple[int, ...]) -> _Workspace:
 def give_workspace(shapes: tuple[int, ...], ws: _Workspace) -> None:
     """Return a workspace taken with :func:`take_workspace`."""
     with ws_lock:
-        pool = _workspaces.setdefault(shapes, [])
+        pool = _workspaces.setdefault((*shapes, plan_effort()), [])
         if len(pool) < _POOL_SIZE:
             pool.append(ws)
 
@@ -270,33 +287,33 @@ def process_strip(
     clock = _Clock(prof)
     vec = strip_vectors(setup, first_bin, width)
     clock.tick("phase vectors")
-    kern.load_transposed(rc, first_bin - p.range_halo_left, ws.a, vec.ramp_in)
+    kern.load_transposed(rc, first_bin - p.range_halo_left, ws.a_rows, p.n_mosaic, vec.ramp_in)
     clock.tick("load + deramp")
     ws.a_az_inv()
     clock.tick("azimuth FFT N' (mosaic)")
-    kern.multiply_columns(ws.a, vec.ramp_mosaic)
+    kern.multiply_columns(ws.a_rows, vec.ramp_mosaic)
     clock.tick("chirp multiplies")
     ws.a_az_fwd()
     clock.tick("azimuth FFT N' (to Doppler)")
     ws.a_rg_fwd()
     clock.tick("range FFT (strip)")
-    kern.quadratic_phase_down(
-        ws.a, ws.a, 0, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
+    kern.quadratic_phase_inplace(
+        ws.a_rows, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2
     )
     clock.tick("2-D phase (RCMC/SRC/MF)")
     ws.a_rg_inv()
     clock.tick("range FFT (strip)")
     kern.quadratic_phase_down(
-        ws.a, ws.b, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
+        ws.a_rows, ws.c_rows, p.range_halo_left, p.strip_width, 0, vec.rd_a0, vec.rd_a1, vec.rd_a2
     )
     clock.tick("range-Doppler phase")
-    ws.b_az_inv()
+    ws.c_head_az_inv()
     clock.tick("azimuth FFT N' (to window domain)")
-    kern.copy_columns_weighted(ws.b, ws.c, vec.specan_in)
+    kern.weight_columns_pad(ws.c_rows, vec.specan_in, p.n_specan)
     clock.tick("chirp multiplies")
     ws.c_az_fwd()
     clock.tick("azimuth FFT N'' (SPECAN)")
-    kern.store_transposed(ws.c, out, first_bin, width, vec.specan_out)
+    kern.store_transposed(ws.c_rows, out, first_bin, width, vec.specan_out)
     clock.tick("reramp + store")
 
 

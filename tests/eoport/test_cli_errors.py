@@ -118,7 +118,7 @@ def test_unknown_subcommand_is_usage_error(run_cli: RunCli) -> None:
 def test_help_for_every_command(run_cli: RunCli) -> None:
     for args in (
         [], ["l0"], ["l0", "info"], ["l0", "decode"], ["simulate"], ["focus"], ["quality"],
-        ["bench"], ["bench", "focus"], ["bench", "decode"], ["demo"], ["run"],
+        ["bench"], ["bench", "focus"], ["bench", "tops"], ["bench", "decode"], ["demo"], ["run"],
     ):  # fmt: skip
         result = run_cli(*args, "--help")
         assert result.returncode == 0, (args, result.stderr)

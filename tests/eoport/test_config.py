@@ -52,6 +52,8 @@ def test_environment_overrides_with_prefix_and_nesting(monkeypatch: pytest.Monke
         ("EOPORT_OBJECT_STORE_URL", "gs://bucket", "use a path"),
         ("EOPORT_TOPICS__RAW_CHUNKS", "raw chunks", "invalid Kafka topic name"),
         ("EOPORT_STATION", "MAT/1", "EOPORT_STATION"),
+        ("EOPORT_RELATIVE_ORBIT", "176", "EOPORT_RELATIVE_ORBIT"),
+        ("EOPORT_RELATIVE_ORBIT", "0", "EOPORT_RELATIVE_ORBIT"),
     ],
 )
 def test_invalid_settings_fail_at_start_with_the_variable_named(
@@ -60,6 +62,13 @@ def test_invalid_settings_fail_at_start_with_the_variable_named(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=message):
         load(IngestSettings)
+
+
+def test_ingest_relative_orbit_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EOPORT_RELATIVE_ORBIT", raising=False)
+    assert load(IngestSettings).relative_orbit is None  # unknown: burst labels t000_...
+    monkeypatch.setenv("EOPORT_RELATIVE_ORBIT", "117")
+    assert load(IngestSettings).relative_orbit == 117
 
 
 def test_demo_settings_make_a_local_object_store(
@@ -71,3 +80,15 @@ def test_demo_settings_make_a_local_object_store(
     store = demo.make_object_store()
     store.put_bytes(store.url("x"), b"1")
     assert (tmp_path / "objects" / "x").read_bytes() == b"1"
+
+
+def test_focus_worker_fft_planning_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EOPORT_FFT_EFFORT", "patient")
+    monkeypatch.setenv("EOPORT_FFT_WISDOM", str(tmp_path / "fftw.wisdom"))
+    focus = load(FocusWorkerSettings)
+    assert focus.fft_effort == "patient" and focus.fft_wisdom == tmp_path / "fftw.wisdom"
+    monkeypatch.setenv("EOPORT_FFT_EFFORT", "exhaustive-please")
+    with pytest.raises(ConfigurationError, match="fft_effort"):
+        load(FocusWorkerSettings)

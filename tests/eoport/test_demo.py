@@ -9,6 +9,8 @@ import pytest
 
 from eoport.cli import main
 from eoport.errors import ExitStatus
+from eoport.pipeline import DEMO_CENTER, DEMO_RELATIVE_ORBIT
+from sar.sim.acquisition import plan_acquisition
 
 
 def test_run_ingest_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -31,3 +33,10 @@ def test_demo_json_reports_products_deliveries_and_latency(
     assert 0 < summary["latency_p50_s"] <= summary["latency_p95_s"] < 300
     assert summary["gaps"] == 0 and summary["errors"] == 0
     assert set(summary["stage_p50_s"]) >= {"assemble", "focus", "deliver"}
+    # the stream keys are the ESA burst IDs the simulator planned for the demo's track
+    acq = plan_acquisition("IW", DEMO_CENTER, 3.0, relative_orbit=DEMO_RELATIVE_ORBIT)
+    labels = sorted(acq.burst_label(b) for b in acq.bursts)
+    assert summary["burst_labels"] == labels and labels[0].startswith("t117_")
+    assert summary["burst_keys"] == sorted(
+        f"05A5A5/{b.swath.name}/VV/{b.burst_id}" for b in acq.bursts
+    )

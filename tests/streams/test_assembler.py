@@ -1,5 +1,6 @@
 """Burst assembly logic (streams.burst_state) on simulated Level-0 streams: bursts and
-blocks, aux completeness, duplicates, reordering, gaps, corruption, timeouts, restart."""
+blocks, aux completeness, duplicates, reordering, gaps, corruption, timeouts, restart,
+ESA burst IDs in the keys of TOPS bursts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from sar.geo.burst_id import esa_burst_id, iw2_mid_time
 from sar.l0.bursts import burst_indices, split_bursts
 from sar.l0.packets import decode_packets
 from sar.sim.datatake import SimulatedDatatake
@@ -17,7 +19,7 @@ from streams.burst_state import AuxTrack, BurstOutput, ChannelAssembler, Context
 from streams.chunks import Chunk, split_into_chunks
 from streams.jobs import EventRecord, JobRecord
 from streams.reassembly import ChannelReassembler
-from tests.streams.passdata import iw_pass, stripmap_pass
+from tests.streams.passdata import IW_RELATIVE_ORBIT, iw_pass, stripmap_pass, truth_bursts
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 KEY = "MAT/p1/1"
@@ -34,8 +36,11 @@ def assemble(
     *,
     finish: bool = True,
     now: float = 0.0,
+    relative_orbit: int = IW_RELATIVE_ORBIT,
 ) -> tuple[list[BurstOutput], list[EventRecord], ChannelAssembler, ChannelReassembler]:
-    asm = asm or ChannelAssembler(KEY, block_lines=1024, burst_timeout_s=60.0)
+    asm = asm or ChannelAssembler(
+        KEY, block_lines=1024, burst_timeout_s=60.0, relative_orbit=relative_orbit
+    )
     reasm = reasm or ChannelReassembler(KEY, gap_timeout_s=5.0)
     outs: list[BurstOutput] = []
     events: list[EventRecord] = []
@@ -76,7 +81,9 @@ def test_stripmap_blocks_overlap_by_an_aperture_and_carry_the_orbit() -> None:
     assert covered == {int(p) for p in pri}
     for j in jobs:
         assert j.status == "complete"
-        assert j.burst_key == f"05A5A5/S6/VV/{j.burst_id}"
+        assert j.burst_key == f"05A5A5/S6/VV/{j.burst_id}"  # stripmap: block numbers
+        assert j.burst_label == "" and j.anx_time_gps is None
+        assert j.relative_orbit == IW_RELATIVE_ORBIT  # the pass's track, for the product
         assert len(j.state_vectors) >= 2
         assert j.state_vectors[0].time <= j.sensing_stop_gps + 1
         decoded = decode_packets(outs[jobs.index(j)].data)
@@ -105,9 +112,47 @@ def test_tops_bursts_match_split_bursts() -> None:
     assert len(outs) == 6  # two cycles of IW1..IW3
     ids: dict[str, set[int]] = {o.burst.swath: set() for o in outs}
     for o in outs:
-        ids[o.burst.swath].add(o.burst.burst_id)
+        ids[o.burst.swath].add(o.burst_id)
         assert o.status == "complete"
     assert all(len(v) == 2 for v in ids.values())  # distinct ids per swath
+
+
+def test_tops_keys_are_the_simulators_esa_burst_ids() -> None:
+    dt = iw_pass()
+    truth = truth_bursts(dt)
+    outs, _, asm, _ = assemble(chunks_of(dt))
+    assert sorted(o.key for o in outs) == sorted(truth)
+    anx_truth = dt.truth["anx_time"]["gps_seconds"]
+    for o in outs:
+        burst_id, label, first_line = truth[o.key]
+        assert o.burst.first_time == pytest.approx(first_line, abs=1e-4)
+        job = JobRecord.from_bytes(o.job(f"file:///raw/{o.key}.dat", T0).to_bytes())
+        assert job.burst_key == o.key and job.burst_id == burst_id
+        assert job.burst_label == o.label == label  # e.g. t117_249424_iw1
+        assert job.relative_orbit == IW_RELATIVE_ORBIT
+        assert job.anx_time_gps == pytest.approx(anx_truth, abs=1e-3)
+    assert {o.burst_id for o in outs} == {truth[k][0] for k in truth}
+    assert len({o.burst_id for o in outs}) == 2  # two burst cycles, IW1..IW3 share the id
+    assert asm.anx.computed == 1  # one ANX for the data-take, reused by the other bursts
+
+
+def test_unknown_relative_orbit_counts_from_the_anx_and_labels_t000() -> None:
+    dt = iw_pass()
+    truth = truth_bursts(dt)
+    anx_truth = dt.truth["anx_time"]["gps_seconds"]
+    outs, _, _, _ = assemble(chunks_of(dt), relative_orbit=0)
+    assert len(outs) == len(truth) == 6
+    by_time = {round(first, 3): (bid, label) for bid, label, first in truth.values()}
+    for o in outs:
+        swath = o.burst.swath
+        expected = esa_burst_id(iw2_mid_time(swath, o.burst.first_time), anx_truth, 1)
+        true_id, true_label = by_time[round(o.burst.first_time, 3)]
+        assert o.burst_id == expected != true_id  # r = 1 formula: differs from track 117's
+        assert o.relative_orbit == 0
+        assert o.label == f"t000_{expected:06d}_{swath.lower()}"
+        assert o.label[4:] != true_label[4:]
+        assert o.key == f"05A5A5/{swath}/VV/{expected}"
+        assert o.job("x", T0).relative_orbit == 0
 
 
 def test_tops_burst_is_emitted_as_soon_as_next_swath_and_aux_arrive() -> None:
@@ -190,14 +235,39 @@ def test_restart_from_snapshot_resumes_without_loss_or_duplicates() -> None:
     dt = iw_pass()
     chunks = chunks_of(dt, 50_000)
     clean = summary(assemble(chunks)[0])
+    assert sorted(k for k, *_ in clean) == sorted(truth_bursts(dt))
+    cached_at_cut = []
     for cut in (7, 31, 52):
         first, _, asm, reasm = assemble(chunks[:cut], finish=False)
         state = json.loads(json.dumps({"a": asm.to_state(), "r": reasm.to_state()}))
+        assert state["a"]["relative_orbit"] == IW_RELATIVE_ORBIT
         asm2 = ChannelAssembler.from_state(state["a"])
         reasm2 = ChannelReassembler.from_state(state["r"])
+        assert asm2.relative_orbit == IW_RELATIVE_ORBIT and asm2.anx.anx == asm.anx.anx
+        cached_at_cut.append(bool(asm2.anx.anx))
         # the restarted consumer re-reads a few records before the snapshot position
         rest, _, _, _ = assemble(chunks[cut - 3 :], asm2, reasm2)
         assert summary(first + rest) == clean, cut
+        if asm.anx.anx:
+            assert asm2.anx.computed == 0  # the snapshot's ANX labels the rest
+    assert cached_at_cut == [False, True, True]  # the first cut precedes the first burst
+
+
+def test_snapshot_without_burst_id_fields_still_restores() -> None:
+    """A snapshot written before the ESA ids (no ``relative_orbit``/``anx``) loads; the
+    assembler learns the track again from the next chunk record's pass metadata."""
+    dt = iw_pass()
+    chunks = chunks_of(dt, 50_000)
+    clean = summary(assemble(chunks)[0])
+    first, _, asm, reasm = assemble(chunks[:31], finish=False)
+    old = asm.to_state()
+    del old["relative_orbit"], old["anx"]
+    asm2 = ChannelAssembler.from_state(json.loads(json.dumps(old)))
+    assert asm2.relative_orbit == 0 and asm2.anx.anx == {}
+    asm2.relative_orbit = IW_RELATIVE_ORBIT  # what Assembler.process does with the header
+    reasm2 = ChannelReassembler.from_state(json.loads(json.dumps(reasm.to_state())))
+    rest, _, _, _ = assemble(chunks[28:], asm2, reasm2)
+    assert summary(first + rest) == clean
 
 
 def test_open_burst_is_flushed_incomplete_after_timeout() -> None:
@@ -228,6 +298,17 @@ def test_aux_needs_two_state_vectors_and_a_cycle_after_the_burst() -> None:
     assert not track.complete_for(20.5)  # no cycle completed after the burst yet
     restored = AuxTrack.from_state(json.loads(json.dumps(track.to_state())))
     assert restored == track
+
+
+def test_job_record_without_burst_id_fields_parses_with_defaults() -> None:
+    dt = stripmap_pass(512)
+    job = assemble(chunks_of(dt))[0][0].job("file:///x", T0)
+    old = json.loads(job.to_bytes())
+    for name in ("relative_orbit", "burst_label", "anx_time_gps"):
+        del old[name]
+    parsed = JobRecord.from_bytes(json.dumps(old).encode())
+    assert (parsed.relative_orbit, parsed.burst_label, parsed.anx_time_gps) == (0, "", None)
+    assert parsed.burst_key == job.burst_key
 
 
 @pytest.mark.parametrize("bad", [b"", b"{}"])

@@ -8,11 +8,14 @@ import pytest
 
 from streams.chunks import (
     MAX_CHUNK_PAYLOAD,
+    RELATIVE_ORBIT_HEADER,
     Chunk,
     ChunkCutter,
     crc32,
     decode_chunk,
     encode_chunk,
+    pass_headers,
+    relative_orbit_of,
     split_into_chunks,
 )
 from streams.errors import ChunkError, PermanentError
@@ -131,3 +134,15 @@ def test_cutter_continues_numbering_across_blocks() -> None:
     assert list(cutter.cut(b"", T0, last=True))[0].payload == b""
     with pytest.raises(ChunkError, match="chunk size"):
         ChunkCutter("MAT", "p1", 1, chunk_size=MAX_CHUNK_PAYLOAD + 1)
+
+
+def test_relative_orbit_travels_as_a_record_header() -> None:
+    headers = pass_headers(117)
+    assert headers == {RELATIVE_ORBIT_HEADER: b"117"}
+    assert relative_orbit_of(headers) == 117
+    assert pass_headers(None) == {} and relative_orbit_of({}) is None
+    # unknown or invalid metadata is "unknown", never a rejected chunk
+    for bad in (b"0", b"176", b"x", b"\xff"):
+        assert relative_orbit_of({RELATIVE_ORBIT_HEADER: bad}) is None
+    with pytest.raises(ChunkError, match="relative orbit 176 not in 1..175"):
+        pass_headers(176)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import h5py
 import httpx
 import pytest
 from shapely.geometry import Point, shape
@@ -28,7 +29,7 @@ from streams.products import ProductRecord, make_product_id
 from streams.reassembly import ChannelReassembler
 from streams.records import Record
 from streams.topics import DEAD_LETTERS, EVENTS, L1_PRODUCTS
-from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass
+from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
 from tests.streams.test_worker import read_all
 
 CHANNEL = "LOCAL/pass-1/1"
@@ -263,20 +264,39 @@ def test_worker_killed_mid_burst_is_replaced_by_another(
 def test_iw_pass_gives_one_product_per_tops_burst(
     tansu_broker_fn: LocalBroker, tmp_path: Path
 ) -> None:
-    from eoport.pipeline import simulate_pass
+    from eoport.pipeline import DEMO_RELATIVE_ORBIT, simulate_pass
 
     datatake = simulate_pass("IW", 3.0)
+    assert datatake.truth["relative_orbit"] == DEMO_RELATIVE_ORBIT
     hook = WebhookReceiver()
     hook.start()
     with LocalPipeline(tmp_path, broker=tansu_broker_fn, session_timeout_ms=3000,
                        api=False) as pipe:  # fmt: skip
         sub = pipe.subscribe({"aoi": aoi_box(TARGET_A.lat, TARGET_A.lon),
                               "target": {"kind": "webhook", "url": hook.url}})  # fmt: skip
-        pipe.replay(datatake.data, chunk_size=CHUNK)
+        # the station's pass metadata (relative orbit) rides on the chunk records
+        pipe.replay(datatake.data, chunk_size=CHUNK, relative_orbit=DEMO_RELATIVE_ORBIT)
         assert pipe.wait_done([CHANNEL], timeout_s=240)
         result = pipe.result()
     hook.stop()
     assert sorted(p.swath for p in result.products) == ["IW1", "IW2", "IW3"]
+    # keys (jobs, raw objects, products) are the simulator's ESA burst IDs
+    truth = truth_bursts(datatake)
+    assert pipe.job_keys == set(truth) == {p.burst_key for p in result.products}
+    anx = datatake.truth["anx_time"]["utc"].replace("Z", "+00:00")
+    for p in result.products:
+        burst_id, label, _ = truth[p.burst_key]
+        assert (p.burst_id, p.burst_label, p.relative_orbit) == (
+            burst_id, label, DEMO_RELATIVE_ORBIT
+        )  # fmt: skip
+        assert p.anx_datetime is not None
+        assert abs((p.anx_datetime - datetime.fromisoformat(anx)).total_seconds()) < 1e-3
+        assert pipe.store.exists(pipe.store.url(f"raw/{p.burst_key}.dat"))
+        with h5py.File(p.url, "r") as f:  # the focused product names the same burst
+            assert f.attrs["burst_id"] == label
+        props = p.to_stac_item()["properties"]
+        assert props["sat:relative_orbit"] == DEMO_RELATIVE_ORBIT
+        assert props["eoport:burst_label"] == label and props["sar:relative_burst"] == burst_id
     assert all(p.mode == "IW" and quality(p, "complete") == 1.0 for p in result.products)
     iw2 = next(p for p in result.products if p.swath == "IW2")
     assert shape(iw2.footprint).contains(Point(TARGET_A.lon, TARGET_A.lat))

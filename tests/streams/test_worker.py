@@ -34,7 +34,7 @@ def focusable_bursts() -> list[BurstOutput]:
     dt = stripmap_pass(4096)
     key = "MAT/p1/1"
     reasm = ChannelReassembler(key)
-    asm = ChannelAssembler(key, block_lines=2048)
+    asm = ChannelAssembler(key, block_lines=2048, relative_orbit=117)
     outs: list[BurstOutput] = []
     for chunk in split_into_chunks(dt.data, "MAT", "p1", 1, T0, chunk_size=500_000):
         for o in reasm.push(chunk, 0.0):
@@ -83,6 +83,12 @@ def test_focus_writes_a_product_whose_footprint_holds_the_target(tmp_path: Path)
     assert product.url == store.url(f"products/{product.product_id}.h5")
     assert shape(product.footprint).contains(Point(TARGET_A.lon, TARGET_A.lat))
     assert product.mode == "SM" and product.swath == "S6" and product.polarisation == "VV"
+    # the pass's track reaches the product and its STAC item; stripmap has no burst label
+    assert job.relative_orbit == product.relative_orbit == 117
+    assert product.burst_label is None and product.orbit_state == "ascending"
+    props = product.to_stac_item()["properties"]
+    assert props["sat:relative_orbit"] == 117 and props["sat:orbit_state"] == "ascending"
+    assert "eoport:burst_label" not in props
     for stage in ("sensing_stop", "aux_complete", "focus_start", "focus_end", "product_written"):
         assert stage in product.timeline
     assert product.timeline["focus_start"] <= product.timeline["focus_end"]

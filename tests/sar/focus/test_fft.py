@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,55 @@ def test_bad_arrays_raise() -> None:
 
 def test_fft_floor_is_positive() -> None:
     assert 0.0 < fft.fft_floor_seconds(64, 256, repeats=1) < 5.0
+
+
+def test_wisdom_round_trip_and_bad_files(tmp_path: Path) -> None:
+    from sar.focus.fft import configure_fft, empty_block, load_wisdom, plan_effort, save_wisdom
+
+    block = empty_block(8, 96)
+    block[:] = 1.0
+    configure_fft(effort="FFTW_MEASURE")
+    try:
+        fft.transform(block, 1, forward=True)
+        assert plan_effort() == "FFTW_MEASURE"
+        path = tmp_path / "sub" / "w.wisdom"
+        size = save_wisdom(path)
+        assert size == path.stat().st_size > 20
+        assert load_wisdom(path) is True
+        assert load_wisdom(tmp_path / "missing") is False
+        bad = tmp_path / "bad"
+        bad.write_bytes(b"not wisdom")
+        with pytest.raises(FocusError, match="not an eoport FFTW wisdom file"):
+            load_wisdom(bad)
+        bad.write_bytes(path.read_bytes()[:-5])
+        with pytest.raises(FocusError, match="truncated"):
+            load_wisdom(bad)
+    finally:
+        configure_fft(effort="FFTW_ESTIMATE")
+    assert plan_effort() == "FFTW_MEASURE"
+    assert plan_effort("FFTW_ESTIMATE") == "FFTW_ESTIMATE"
+
+
+def test_wisdom_file_saves_only_when_plans_were_added(tmp_path: Path) -> None:
+    from sar.focus.fft import WisdomFile, configure_fft, empty_block
+
+    path = tmp_path / "w.wisdom"
+    configure_fft(effort="FFTW_MEASURE")
+    try:
+        wisdom = WisdomFile(path)
+        assert wisdom.load() is False  # no file yet
+        block = empty_block(4, 50)
+        block[:] = 1.0
+        fft.transform(block, 1, forward=True)
+        assert wisdom.save_if_changed() is True
+        first = path.read_bytes()
+        fft.transform(block, 1, forward=True)  # same plan: nothing new
+        assert wisdom.save_if_changed() is False
+        other = empty_block(4, 70)
+        other[:] = 1.0
+        fft.transform(other, 1, forward=True)
+        assert wisdom.save_if_changed() is True
+        assert len(path.read_bytes()) > len(first)
+        assert WisdomFile(path).load() is True
+    finally:
+        configure_fft(effort="FFTW_ESTIMATE")
