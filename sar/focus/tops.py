@@ -26,9 +26,13 @@ the steering centre and per range strip:
 Azimuth FFT work is 3 transforms of N' (~1.3 N) and one of N'' (~1.6 N) per column.
 Strips are held transposed (range bins x azimuth, azimuth contiguous) so that azimuth
 FFTs run over contiguous rows and the phase screens vectorise across Doppler bins; the
-strip's range FFTs run along columns. Strips are distributed over threads;
+strip's range FFTs run along columns. The azimuth steps run on blocks of 16 range bins
+that stay in the core's L2 cache from one step to the next. Range-compression blocks
+(8 lines) and strips are handed to the threads from a queue; the Doppler estimator's
+lag-one products are summed while each range-compressed block is still in cache.
 FFTW plans, strip buffers and the range-compressed scratch block are reused from burst
-to burst.
+to burst; with ``FFTW_PATIENT`` wisdom (:func:`sar.focus.fft.load_wisdom`) the plans
+are the fastest FFTW finds on the machine.
 The Doppler centroid and FM-rate polynomials stored in the product make the TN deramp
 function (:mod:`sar.focus.tops_deramp`) exact for this output.
 """
@@ -50,7 +54,7 @@ from sar.focus.doppler import fit_polynomial
 from sar.focus.model import RawData
 from sar.focus.replica import make_range_filter
 from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL
-from sar.focus.tops_setup import BurstSetup, setup_burst
+from sar.focus.tops_setup import LAG_BLOCK_LINES, BurstSetup, LagPairs, setup_burst
 from sar.focus.tops_strip import (
     aligned,
     give_workspace,
@@ -68,7 +72,7 @@ FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_STRIP_WIDTH = 768
 MAX_DEFAULT_WORKERS = 4
-RANGE_BLOCK_LINES = 8
+RANGE_BLOCK_LINES = LAG_BLOCK_LINES
 _MIN_LINES = 64
 
 
@@ -78,8 +82,9 @@ _MIN_LINES = 64
 
 
 def _compress_block(
-    raw: RawData, filt: ComplexArray, rc: ComplexArray, first: int, ws: _RangeWorkspace
-) -> None:
+    raw: RawData, filt: ComplexArray, rc: ComplexArray, first: int, ws: _RangeWorkspace,
+    pairs: LagPairs,
+) -> float:  # fmt: skip
     last = min(raw.lines, first + RANGE_BLOCK_LINES)
     buf = ws.rng_buf
     m = last - first
@@ -90,6 +95,7 @@ def _compress_block(
     buf *= filt[None, :]
     ws.rng_inv()
     rc[first:last] = buf[:m]
+    return pairs.add_block(buf[:m], first)
 
 
 # --------------------------------------------------------------------------------------
@@ -216,22 +222,26 @@ def _focus_compressed(
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
 
     next_block = _Queue(blocks)
+    pairs = LagPairs.empty(raw.lines)
+    powers = [0.0] * workers
 
-    def range_job(_slot: int) -> None:
+    def range_job(slot: int) -> None:
         ws = _take_range_workspace(samples)
         try:
             while (first := next_block()) is not None:
-                _compress_block(raw, filt, rc, first, ws)
+                powers[slot] += _compress_block(raw, filt, rc, first, ws, pairs)
         finally:
             _give_range_workspace(samples, ws)
 
     _run_slots(min(workers, len(blocks)), range_job)
+    pairs.power = sum(powers)
     t_range = time.perf_counter()
     setup = setup_burst(
         raw, range_window=range_window, azimuth_window=azimuth_window,
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
-        doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic, rc=rc,
+        doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic,
+        lag_pairs=pairs,
         antenna_length=antenna_length,
     )  # fmt: skip
     p = setup.plan

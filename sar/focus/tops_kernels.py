@@ -65,52 +65,16 @@ def multiply_columns(data: ComplexArray, vec: Complex128Array) -> None:  # pragm
 
 
 @nb.njit(cache=True, nogil=True)
-def quadratic_phase_down(
-    src: ComplexArray, dst: ComplexArray, src_first: int, count: int, start: int,
-    a0: Complex128Array, a1: Complex128Array, a2: Complex128Array,
-) -> None:  # pragma: no cover - jit  # fmt: skip
-    """``dst[j] = src[(src_first + (start + i) % count)] * exp(j (c0 + c1 i + c2 i^2))``.
-
-    Row ``i`` counted cyclically from ``start`` within ``count`` rows of ``src`` beginning
-    at ``src_first``; ``dst`` row index equals the ``src`` row offset (in place when ``dst``
-    is ``src`` and ``src_first`` is 0). Per column ``m < len(a0)``: ``a0 = e^{j c0}``,
-    ``a1 = e^{j (c1 + c2)}``, ``a2 = e^{j 2 c2}``. The recursion runs along rows, so the
-    inner loop over contiguous columns vectorises (pass C-contiguous arrays).
-    """
-    cols = a0.shape[0]
-    pr = a0.real.copy()
-    pi = a0.imag.copy()
-    er = a1.real.copy()
-    ei = a1.imag.copy()
-    qr = a2.real.copy()
-    qi = a2.imag.copy()
-    for i in range(count):
-        k = start + i
-        if k >= count:
-            k -= count
-        srow = src[src_first + k]
-        drow = dst[k]
-        for m in range(cols):
-            x = srow[m]
-            xr = np.float64(x.real)
-            xi = np.float64(x.imag)
-            drow[m] = complex(xr * pr[m] - xi * pi[m], xr * pi[m] + xi * pr[m])
-            t = pr[m] * er[m] - pi[m] * ei[m]
-            pi[m] = pr[m] * ei[m] + pi[m] * er[m]
-            pr[m] = t
-            t = er[m] * qr[m] - ei[m] * qi[m]
-            ei[m] = er[m] * qi[m] + ei[m] * qr[m]
-            er[m] = t
-
-
-@nb.njit(cache=True, nogil=True)
 def quadratic_phase_inplace(
     data: ComplexArray, count: int, start: int,
     a0: Complex128Array, a1: Complex128Array, a2: Complex128Array,
 ) -> None:  # pragma: no cover - jit  # fmt: skip
-    """In-place :func:`quadratic_phase_down` (``src is dst``, ``src_first = 0``).
+    """``data[k, m] *= exp(j (c0 + c1 i + c2 i^2))`` for ``m < len(a0)``, row
+    ``k = (start + i) % count`` for ``i < count``.
 
-    A separate kernel because one array lets the loop vectorise without alias checks.
+    Per column ``m``: ``a0 = e^{j c0}``, ``a1 = e^{j (c1 + c2)}``, ``a2 = e^{j 2 c2}``; the
+    recursion runs along rows, so the inner loop over contiguous columns vectorises (one
+    array: no alias checks).
     """
     cols = a0.shape[0]
     pr = a0.real.copy()
@@ -135,6 +99,51 @@ def quadratic_phase_inplace(
             t = er[m] * qr[m] - ei[m] * qi[m]
             ei[m] = er[m] * qi[m] + ei[m] * qr[m]
             er[m] = t
+
+
+def phase_state(
+    a0: Complex128Array, a1: Complex128Array, a2: Complex128Array
+) -> FloatArray:
+    """Recursion state ``[Re P, Im P, Re E, Im E, Re Q, Im Q]`` of :func:`quadratic_phase_rows`
+    at row 0 (float64, shape ``(6, cols)``)."""
+    return np.ascontiguousarray(
+        np.stack([a0.real, a0.imag, a1.real, a1.imag, a2.real, a2.imag]), dtype=np.float64
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def quadratic_phase_rows(
+    src: ComplexArray, dst: ComplexArray, src_first: int, r0: int, r1: int, state: FloatArray
+) -> None:  # pragma: no cover - jit
+    """``dst[i, m] = src[src_first + i, m] * P_i[m]`` for rows ``r0 <= i < r1``, where
+    ``P_i = exp(j (c0 + c1 i + c2 i^2))`` is advanced by the recursion in ``state``
+    (:func:`phase_state`), updated in place so consecutive row blocks continue it."""
+    # private copies: rows of one array could alias, which stops vectorisation
+    pr = state[0].copy()
+    pi = state[1].copy()
+    er = state[2].copy()
+    ei = state[3].copy()
+    qr = state[4].copy()
+    qi = state[5].copy()
+    cols = state.shape[1]
+    for i in range(r0, r1):
+        srow = src[src_first + i]
+        drow = dst[i]
+        for m in range(cols):
+            x = srow[m]
+            xr = np.float64(x.real)
+            xi = np.float64(x.imag)
+            drow[m] = complex(xr * pr[m] - xi * pi[m], xr * pi[m] + xi * pr[m])
+            t = pr[m] * er[m] - pi[m] * ei[m]
+            pi[m] = pr[m] * ei[m] + pi[m] * er[m]
+            pr[m] = t
+            t = er[m] * qr[m] - ei[m] * qi[m]
+            ei[m] = er[m] * qi[m] + ei[m] * qr[m]
+            er[m] = t
+    state[0] = pr
+    state[1] = pi
+    state[2] = er
+    state[3] = ei
 
 
 @nb.njit(cache=True, nogil=True)
@@ -171,23 +180,20 @@ def store_transposed(
 
 
 @nb.njit(cache=True, nogil=True)
-def lag_one_sum(
-    rc: ComplexArray, ramp: Complex128Array, step: int
-) -> tuple[complex, float]:  # pragma: no cover - jit
-    """Sum of ``u[n+1] conj(u[n])`` with ``u[n] = rc[n] ramp[n]`` over every ``step``-th column.
-
-    Returns the correlation and the power of the used samples.
-    """
-    lines, samples = rc.shape
-    acc = 0.0 + 0.0j
+def lag_pair_sums(
+    block: ComplexArray, step: int, sums: Complex128Array
+) -> float:  # pragma: no cover - jit
+    """``sums[n] = sum_c block[n + 1, c] conj(block[n, c])`` over every ``step``-th column,
+    for the ``lines - 1`` line pairs of one block; returns the power of the used samples
+    of lines ``0 .. lines - 2``."""
+    lines, samples = block.shape
     power = 0.0
     for n in range(lines - 1):
-        w = ramp[n + 1] * np.conj(ramp[n])
         s = 0.0 + 0.0j
         for c in range(0, samples, step):
-            x0 = rc[n, c]
-            x1 = rc[n + 1, c]
+            x0 = block[n, c]
+            x1 = block[n + 1, c]
             s += complex(x1) * complex(np.conj(x0))
             power += x0.real * x0.real + x0.imag * x0.imag
-        acc += s * w
-    return acc, power
+        sums[n] = s
+    return power

@@ -142,10 +142,12 @@ def setup_burst(
     bistatic: bool,
     antenna_length: float = AZIMUTH_ANTENNA_LENGTH,
     rc: ComplexArray | None = None,
+    lag_pairs: LagPairs | None = None,
 ) -> BurstSetup:
     """Validate ``raw`` and fix the processing parameters of one burst.
 
-    ``rc`` (range-compressed echoes) is needed only to estimate the Doppler centroid.
+    ``lag_pairs`` (or ``rc``, the range-compressed echoes, from which they are computed)
+    are needed only to estimate the Doppler centroid.
     """
     fs = raw.range_sampling_rate
     n_out = raw.samples - replica_samples(raw.chirp, fs) + 1
@@ -168,7 +170,11 @@ def setup_burst(
             f"output line rate {1.0 / output_azimuth_time_interval:.1f} Hz"
         )
     if doppler_centroid is None:
-        doppler_centroid = 0.0 if rc is None else estimate_raw_doppler(rc, raw, geometry)
+        if lag_pairs is None and rc is not None:
+            lag_pairs = lag_pairs_of(rc)
+        doppler_centroid = (
+            0.0 if lag_pairs is None else estimate_raw_doppler(lag_pairs, raw, geometry)
+        )
     tau_nodes = np.linspace(tau0, tau_last, 9)
     shift = 0.5 * tau_nodes if bistatic else np.zeros_like(tau_nodes)
     doppler_eff = doppler_centroid - geometry.k_s * shift
@@ -198,16 +204,65 @@ def raw_offsets(raw: RawData) -> FloatArray:
     return (np.arange(n, dtype=np.float64) - 0.5 * (n - 1)) / raw.prf
 
 
-def estimate_raw_doppler(rc: ComplexArray, raw: RawData, geometry: BurstGeometry) -> float:
+LAG_BLOCK_LINES = 8
+"""Lines per block of range compression; the Doppler estimator uses the line pairs
+within blocks, summed while a block is in cache (:class:`LagPairs`)."""
+
+LAG_COLUMN_STEP = 8
+"""The Doppler estimator uses every 8th range sample."""
+
+
+@dataclass
+class LagPairs:
+    """Lag-one products of consecutive range-compressed lines for the Doppler estimate.
+
+    ``sums[n]`` = sum over every :data:`LAG_COLUMN_STEP`-th sample of ``rc[n + 1] *
+    conj(rc[n])``, for pairs within blocks of :data:`LAG_BLOCK_LINES` lines (``valid``);
+    ``power`` the power of the samples used.
+    """
+
+    sums: npt.NDArray[np.complex128]
+    valid: npt.NDArray[np.bool_]
+    power: float = 0.0
+
+    @classmethod
+    def empty(cls, lines: int) -> LagPairs:
+        n = max(lines - 1, 0)
+        return cls(np.zeros(n, dtype=np.complex128), np.zeros(n, dtype=bool))
+
+    def add_block(self, block: ComplexArray, first: int) -> float:
+        """Sum the pairs of lines ``first .. first + len(block) - 1``; returns their power
+        (add it to :attr:`power`; threads keep their own subtotal)."""
+        m = block.shape[0]
+        if m < 2:
+            return 0.0
+        out = np.empty(m - 1, dtype=np.complex128)
+        power = float(kern.lag_pair_sums(block, LAG_COLUMN_STEP, out))
+        self.sums[first : first + m - 1] = out
+        self.valid[first : first + m - 1] = True
+        return power
+
+
+def lag_pairs_of(rc: ComplexArray) -> LagPairs:
+    """:class:`LagPairs` of a whole range-compressed burst (same blocks as the fast path)."""
+    pairs = LagPairs.empty(rc.shape[0])
+    for first in range(0, rc.shape[0], LAG_BLOCK_LINES):
+        pairs.power += pairs.add_block(rc[first : first + LAG_BLOCK_LINES], first)
+    return pairs
+
+
+def estimate_raw_doppler(pairs: LagPairs, raw: RawData, geometry: BurstGeometry) -> float:
     """Doppler centroid of the steering-deramped echoes ``f_u0`` (Hz), lag-one correlation.
 
     The echoes deramped by ``exp(-j pi k_s s^2)`` have a stationary spectrum centred on the
-    beam Doppler at the steering centre (Madsen's correlation Doppler estimator).
+    beam Doppler at the steering centre (Madsen's correlation Doppler estimator); the
+    deramp enters the line-pair products as ``ramp[n + 1] conj(ramp[n])``.
     """
     s = raw_offsets(raw)
     ramp = np.exp(-1j * np.pi * geometry.k_s * s * s)
-    corr, power = kern.lag_one_sum(rc, ramp, 8)
-    if not power > 0.0 or abs(corr) == 0.0:
+    w = ramp[1:] * np.conj(ramp[:-1])
+    corr = complex(np.sum(pairs.sums[pairs.valid] * w[pairs.valid]))
+    if not pairs.power > 0.0 or abs(corr) == 0.0:
         return 0.0
     return float(np.angle(corr) * raw.prf / (2.0 * np.pi))
 

@@ -90,5 +90,5 @@ def test_focus_worker_fft_planning_settings(
     focus = load(FocusWorkerSettings)
     assert focus.fft_effort == "patient" and focus.fft_wisdom == tmp_path / "fftw.wisdom"
     monkeypatch.setenv("EOPORT_FFT_EFFORT", "exhaustive-please")
-    with pytest.raises(ConfigurationError, match="fft_effort"):
+    with pytest.raises(ConfigurationError, match="EOPORT_FFT_EFFORT"):
         load(FocusWorkerSettings)
