@@ -33,6 +33,7 @@ from prometheus_client import Counter, Histogram
 
 from sar.errors import SarError
 from sar.focus.fft import WisdomFile
+from sar.focus.tops import recycle_output
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.l0.packets import decode_packets
@@ -209,6 +210,11 @@ class FocusWorker:
                 size = handle.tell()
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: cannot write product: {exc}") from exc
+        finally:
+            # the next burst of this shape is focused into the same (mapped) memory
+            image = slc.image
+            del slc, products
+            recycle_output(image)
         written = datetime.now(UTC)
         timeline = dict(job.timeline)
         if kafka_append is not None:

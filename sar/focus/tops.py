@@ -246,7 +246,7 @@ def _focus_compressed(
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)
-    out = np.empty((setup.lines_out, setup.samples_out), dtype=np.complex64)
+    out = _take_output((setup.lines_out, setup.samples_out))
     strips = list(range(0, setup.samples_out, p.strip_width))
 
     profiles: list[dict[str, float]] = [{} for _ in range(workers)]
@@ -300,12 +300,45 @@ def _give_scratch(buf: ComplexArray) -> None:
             pool.append(buf)
 
 
+_outputs: dict[tuple[int, int], list[ComplexArray]] = {}
+
+
+def _take_output(shape: tuple[int, int]) -> ComplexArray:
+    """An output burst buffer: a recycled one of this shape (pages already mapped) or new."""
+    with ws_lock:
+        pool = _outputs.get(shape)
+        if pool:
+            return pool.pop()
+    return np.empty(shape, dtype=np.complex64)
+
+
+def recycle_output(image: ComplexArray) -> None:
+    """Hand a focused burst's image back for reuse by a later :func:`focus_burst` call.
+
+    A long-running worker calls this after it has written the product: the next burst of
+    the same shape is focused into the same memory, without the page faults of a fresh
+    ~200 MB allocation (up to 0.4 s on the development machine). The caller must not
+    touch ``image`` afterwards. Arrays that are not C-contiguous complex64 are ignored.
+    """
+    if image.dtype != np.complex64 or image.ndim != 2 or not image.flags.c_contiguous:
+        return
+    shape = (int(image.shape[0]), int(image.shape[1]))
+    with ws_lock:
+        if shape not in _outputs and len(_outputs) >= 2:
+            _outputs.clear()
+        pool = _outputs.setdefault(shape, [])
+        if len(pool) < 2 and not any(buf is image for buf in pool):
+            pool.append(image)
+
+
 def clear_workspaces() -> None:
-    """Drop cached buffers (strip workspaces, range scratch) and their FFT plans."""
+    """Drop cached buffers (strip workspaces, range scratch, recycled outputs) and their
+    FFT plans."""
     _clear_strip_workspaces()
     with ws_lock:
         _scratch.clear()
         _range_ws.clear()
+        _outputs.clear()
 
 
 def _take_range_workspace(samples: int) -> _RangeWorkspace:
