@@ -19,7 +19,7 @@ def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="bench_tops")
     p.add_argument("lines", type=int, nargs="?", default=1500)
     p.add_argument("samples", type=int, nargs="?", default=20000)
-    p.add_argument("workers", type=int, nargs="?", default=2)
+    p.add_argument("workers", type=int, nargs="?", default=None)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--effort", default="FFTW_PATIENT")
     p.add_argument("--wisdom", default=None)

@@ -112,7 +112,8 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     t.add_argument("--lines", type=int, default=1500)
     t.add_argument("--samples", type=int, default=20000)
     t.add_argument("--repeats", type=int, default=5)
-    t.add_argument("--workers", type=int, default=2, help="threads")
+    t.add_argument("--workers", type=int, default=None,
+                   help="focusing threads (default: cores + 1, at most 4)")  # fmt: skip
     t.add_argument("--effort", choices=("measure", "patient"), default="patient",
                    help="FFTW planner effort of the focusing plans")  # fmt: skip
     t.add_argument("--wisdom", default=None,

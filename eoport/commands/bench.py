@@ -31,7 +31,10 @@ def cmd_bench_focus(args: argparse.Namespace) -> int:
 
 def cmd_bench_tops(args: argparse.Namespace) -> int:
     """Focus one IW1 TOPS burst and compare with the baseline and the FFT floor."""
-    if args.lines < 256 or args.samples < 4096 or args.repeats < 1 or args.workers < 1:
+    if (
+        args.lines < 256 or args.samples < 4096 or args.repeats < 1
+        or (args.workers is not None and args.workers < 1)
+    ):  # fmt: skip
         raise InvalidArgumentError(
             "--lines must be >= 256, --samples >= 4096, --repeats and --workers >= 1"
         )

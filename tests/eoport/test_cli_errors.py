@@ -129,3 +129,18 @@ def test_stage_with_unreachable_broker_is_clear(run_cli: RunCli) -> None:
     result = run_cli("run", "assemble", "--bootstrap-servers", "127.0.0.1:1")
     assert_one_line_error(result)
     assert result.returncode == 7
+
+
+def test_bench_tops_small_run_and_bad_arguments(run_cli: RunCli, tmp_path: Path) -> None:
+    import json
+
+    result = run_cli("bench", "tops", "--workers", "0")
+    assert_one_line_error(result, "--workers")
+    result = run_cli(
+        "bench", "tops", "--lines", "256", "--samples", "4096", "--repeats", "1",
+        "--no-baseline", "--effort", "measure", "--wisdom", tmp_path / "w.wisdom", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["lines"] == 256 and report["seconds"] > 0 and report["cores"] >= 1
+    assert report["fft_effort"] == "FFTW_MEASURE" and (tmp_path / "w.wisdom").stat().st_size > 0
