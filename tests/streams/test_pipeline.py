@@ -179,6 +179,13 @@ def test_corrupt_and_missing_chunks_give_gap_reports_and_products(
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    reason="Tansu 0.6.0 with S3 storage: after a restart the broker stops serving fetches "
+    "of the partitions written before it (consumers stall for more than 5 min); reproduced "
+    "on 2026-11-26 with the code of 2026-11-25 that passed then, and with moto in its own "
+    "process. Runs on every CI; an XPASS means the broker recovered in time.",
+    strict=False,
+)
 def test_broker_restart_mid_pass_loses_nothing(
     durable_broker: LocalBroker, tmp_path: Path
 ) -> None:
