@@ -25,14 +25,17 @@ the steering centre and per range strip:
 
 Azimuth FFT work is 3 transforms of N' (~1.3 N) and one of N'' (~1.6 N) per column.
 Strips are held transposed (range bins x azimuth, azimuth contiguous) so that azimuth
-FFTs run over contiguous rows and the phase screens vectorise across Doppler bins; the
-strip's range FFTs run along columns. The azimuth steps run on blocks of 16 range bins
-that stay in the core's L2 cache from one step to the next. Range-compression blocks
-(8 lines) and strips are handed to the threads from a queue; the Doppler estimator's
-lag-one products are summed while each range-compressed block is still in cache.
-FFTW plans, strip buffers and the range-compressed scratch block are reused from burst
-to burst; with ``FFTW_PATIENT`` wisdom (:func:`sar.focus.fft.load_wisdom`) the plans
-are the fastest FFTW finds on the machine.
+FFTs run over contiguous rows and the phase screens vectorise across Doppler bins. The
+strip's range FFT (step 4) commutes with steps 2-3, which act along azimuth only: it runs
+first, over contiguous rows of 32-line blocks of the strip's window before they are
+transposed in, so only the range IFFT runs along columns. The azimuth steps run on
+blocks of 16 range bins that stay in the core's L2 cache from one step to the next
+(mosaic, FFT to Doppler and bulk phase; range-Doppler phase, window, SPECAN and store).
+Range-compression blocks (8 lines) and strips are handed to the threads from a queue; the
+Doppler estimator's lag-one products are summed while each range-compressed block is
+still in cache. FFTW plans, strip buffers and the range-compressed scratch block are
+reused from burst to burst; with ``FFTW_PATIENT`` wisdom
+(:func:`sar.focus.fft.load_wisdom`) the plans are the fastest FFTW finds on the machine.
 The Doppler centroid and FM-rate polynomials stored in the product make the TN deramp
 function (:mod:`sar.focus.tops_deramp`) exact for this output.
 """

@@ -18,7 +18,7 @@ from sar.focus.replica import make_range_filter
 from sar.focus.tops import DEFAULT_STRIP_WIDTH, make_product
 from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL
 from sar.focus.tops_setup import BurstSetup, setup_burst
-from sar.focus.tops_strip import strip_vectors
+from sar.focus.tops_strip import Quadratic, strip_vectors
 from sar.focus.windows import WindowSpec
 from sar.product.model import SlcImage
 
@@ -26,14 +26,10 @@ ComplexArray = npt.NDArray[np.complex64]
 Complex128Array = npt.NDArray[np.complex128]
 
 
-def _screen(
-    a0: Complex128Array, a1: Complex128Array, a2: Complex128Array, cols: int
-) -> Complex128Array:
-    """``exp(j (c0 + c1 i + c2 i^2))`` from the recursion factors, as a full array."""
+def _screen(phase: Quadratic, cols: int) -> Complex128Array:
+    """``exp(j (c0 + c1 i + c2 i^2))`` for ``i < cols`` as a full (rows, cols) array."""
     i = np.arange(cols, dtype=np.float64)[None, :]
-    c0 = np.angle(a0)[:, None]
-    c2 = 0.5 * np.angle(a2)[:, None]
-    c1 = np.angle(a1)[:, None] - c2
+    c0, c1, c2 = (np.asarray(c, dtype=np.float64)[:, None] for c in phase)
     return np.asarray(np.exp(1j * (c0 + c1 * i + c2 * i * i)), dtype=np.complex128)
 
 
@@ -51,11 +47,11 @@ def _strip(setup: BurstSetup, rc: ComplexArray, out: ComplexArray, first_bin: in
     a = np.fft.fft(a, axis=0)
     a = np.fft.fft(a, axis=1)
     order = np.roll(np.arange(p.strip_span), -vec.rg_start)
-    screen = _screen(vec.rg_a0, vec.rg_a1, vec.rg_a2, p.strip_span)
+    screen = _screen(vec.rg_phase, p.strip_span)
     a[:, order] *= screen
     a = np.fft.ifft(a, axis=1) * p.strip_span
     b = a[:, p.range_halo_left : p.range_halo_left + p.strip_width]
-    b = b * _screen(vec.rd_a0, vec.rd_a1, vec.rd_a2, p.strip_width)
+    b = b * _screen(vec.rd_phase, p.strip_width)
     b = np.fft.ifft(b, axis=0) * p.n_mosaic
     c = np.zeros((p.n_specan, p.strip_width), dtype=np.complex128)
     c[: p.n_mosaic] = b * vec.specan_in[:, None]

@@ -19,38 +19,62 @@ Complex128Array = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
 
 
-_TILE = 32
+LOAD_LINES = 32
+"""Raw lines per range-FFT block of a strip (32 x ~900 samples x 8 B stays in L2)."""
 
 
 @nb.njit(cache=True, nogil=True)
-def load_transposed(
-    rc: ComplexArray, first: int, out: ComplexArray, rows: int, ramp: Complex128Array
+def copy_window(
+    rc: ComplexArray, first: int, n0: int, block: ComplexArray, ramp: Complex128Array
 ) -> None:  # pragma: no cover - jit
-    """``out[c, n] = rc[n, first + c] * ramp[n]`` for ``n < rows`` (0 outside ``rc``; 0 for
-    ``lines <= n < rows``).
+    """``block[i, c] = rc[n0 + i, first + c] * ramp[n0 + i]`` (0 outside ``rc``).
 
-    ``out`` is a strip in transposed layout: one row per range bin, azimuth contiguous
-    (rows may be padded beyond ``rows`` samples).
+    ``block`` is a (rows, span) line block of a strip: its rows are lines ``n0 + i`` of the
+    range-compressed burst, windowed to samples ``first + [0, span)``; lines beyond the
+    burst are zero.
     """
     lines, samples = rc.shape
-    cols = out.shape[0]
-    lo = max(0, -first)
-    hi = min(cols, samples - first)
-    for c in range(cols):
-        if c < lo or c >= hi:
-            for n in range(rows):
-                out[c, n] = 0
-        else:
-            for n in range(lines, rows):
-                out[c, n] = 0
-    for n0 in range(0, lines, _TILE):
-        n1 = min(lines, n0 + _TILE)
-        for c0 in range(lo, hi, _TILE):
-            c1 = min(hi, c0 + _TILE)
-            for n in range(n0, n1):
-                r = np.complex64(ramp[n])
-                for c in range(c0, c1):
-                    out[c, n] = rc[n, first + c] * r
+    rows, span = block.shape
+    lo = min(span, max(0, -first))
+    hi = max(lo, min(span, samples - first))
+    for i in range(rows):
+        n = n0 + i
+        row = block[i]
+        if n >= lines:
+            for c in range(span):
+                row[c] = 0
+            continue
+        r = np.complex64(ramp[n])
+        src = rc[n]
+        for c in range(lo):
+            row[c] = 0
+        for c in range(lo, hi):
+            row[c] = src[first + c] * r
+        for c in range(hi, span):
+            row[c] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def transpose_into(
+    block: ComplexArray, out: ComplexArray, n0: int, count: int
+) -> None:  # pragma: no cover - jit
+    """``out[c, n0 + i] = block[i, c]`` for ``i < count`` and every column ``c`` of ``block``.
+
+    Writes ``count`` contiguous samples into each row of the transposed strip ``out``.
+    """
+    for c in range(block.shape[1]):
+        orow = out[c]
+        for i in range(count):
+            orow[n0 + i] = block[i, c]
+
+
+@nb.njit(cache=True, nogil=True)
+def zero_columns(data: ComplexArray, lo: int, hi: int) -> None:  # pragma: no cover - jit
+    """``data[:, lo:hi] = 0``."""
+    for r in range(data.shape[0]):
+        row = data[r]
+        for m in range(lo, hi):
+            row[m] = 0
 
 
 @nb.njit(cache=True, nogil=True)
@@ -65,28 +89,20 @@ def multiply_columns(data: ComplexArray, vec: Complex128Array) -> None:  # pragm
 
 
 @nb.njit(cache=True, nogil=True)
-def quadratic_phase_inplace(
-    data: ComplexArray, count: int, start: int,
-    a0: Complex128Array, a1: Complex128Array, a2: Complex128Array,
-) -> None:  # pragma: no cover - jit  # fmt: skip
-    """``data[k, m] *= exp(j (c0 + c1 i + c2 i^2))`` for ``m < len(a0)``, row
-    ``k = (start + i) % count`` for ``i < count``.
-
-    Per column ``m``: ``a0 = e^{j c0}``, ``a1 = e^{j (c1 + c2)}``, ``a2 = e^{j 2 c2}``; the
-    recursion runs along rows, so the inner loop over contiguous columns vectorises (one
-    array: no alias checks).
-    """
-    cols = a0.shape[0]
-    pr = a0.real.copy()
-    pi = a0.imag.copy()
-    er = a1.real.copy()
-    ei = a1.imag.copy()
-    qr = a2.real.copy()
-    qi = a2.imag.copy()
-    for i in range(count):
-        k = start + i
-        if k >= count:
-            k -= count
+def _phase_rows_inplace(
+    data: ComplexArray, k0: int, k1: int, state: FloatArray
+) -> None:  # pragma: no cover - jit
+    """``data[k, m] *= P[m]`` for rows ``k0 <= k < k1``, advancing ``P <- P E``, ``E <- E Q``
+    once per row (``state``: :func:`phase_state`, updated in place)."""
+    # private copies: rows of one array could alias, which stops vectorisation
+    pr = state[0].copy()
+    pi = state[1].copy()
+    er = state[2].copy()
+    ei = state[3].copy()
+    qr = state[4].copy()
+    qi = state[5].copy()
+    cols = state.shape[1]
+    for k in range(k0, k1):
         row = data[k]
         for m in range(cols):
             x = row[m]
@@ -99,6 +115,29 @@ def quadratic_phase_inplace(
             t = er[m] * qr[m] - ei[m] * qi[m]
             ei[m] = er[m] * qi[m] + ei[m] * qr[m]
             er[m] = t
+    state[0] = pr
+    state[1] = pi
+    state[2] = er
+    state[3] = ei
+
+
+@nb.njit(cache=True, nogil=True)
+def quadratic_phase_block(
+    data: ComplexArray, r0: int, r1: int, start: int, state_a: FloatArray, state_b: FloatArray
+) -> None:  # pragma: no cover - jit
+    """Multiply rows ``r0 <= k < r1`` of ``data`` by a phase screen quadratic in the cyclic
+    row index ``i = (k - start) mod rows``.
+
+    Rows ``k >= start`` continue the recursion ``state_a`` (at ``k = start``: ``i = 0``),
+    rows ``k < start`` continue ``state_b`` (at ``k = 0``: ``i = rows - start``); both are
+    :func:`phase_state` arrays, updated in place, so consecutive row blocks ``r0 < r1``
+    taken in increasing order cover the whole screen.
+    """
+    split = min(max(start, r0), r1)
+    if split > r0:
+        _phase_rows_inplace(data, r0, split, state_b)
+    if r1 > split:
+        _phase_rows_inplace(data, split, r1, state_a)
 
 
 def phase_state(
@@ -115,7 +154,7 @@ def phase_state(
 def quadratic_phase_rows(
     src: ComplexArray, dst: ComplexArray, src_first: int, r0: int, r1: int, state: FloatArray
 ) -> None:  # pragma: no cover - jit
-    """``dst[i, m] = src[src_first + i, m] * P_i[m]`` for rows ``r0 <= i < r1``, where
+    """``dst[i - r0, m] = src[src_first + i, m] * P_i[m]`` for rows ``r0 <= i < r1``, where
     ``P_i = exp(j (c0 + c1 i + c2 i^2))`` is advanced by the recursion in ``state``
     (:func:`phase_state`), updated in place so consecutive row blocks continue it."""
     # private copies: rows of one array could alias, which stops vectorisation
@@ -128,7 +167,7 @@ def quadratic_phase_rows(
     cols = state.shape[1]
     for i in range(r0, r1):
         srow = src[src_first + i]
-        drow = dst[i]
+        drow = dst[i - r0]
         for m in range(cols):
             x = srow[m]
             xr = np.float64(x.real)
@@ -163,20 +202,18 @@ def weight_columns_pad(
 
 
 @nb.njit(cache=True, nogil=True)
-def store_transposed(
-    src: ComplexArray, out: ComplexArray, first: int, width: int, vec: Complex128Array
+def store_block(
+    block: ComplexArray, out: ComplexArray, first: int, count: int, vec: Complex128Array
 ) -> None:  # pragma: no cover - jit
-    """``out[l, first + i] = src[i, l] * vec[l]`` for i < width and l < out lines."""
+    """``out[l, first + i] = block[i, l] * vec[l]`` for ``i < count`` and every line ``l`` of
+    ``out`` (one block of transposed range bins into the burst)."""
     lines = out.shape[0]
     v = vec.astype(np.complex64)
-    for l0 in range(0, lines, _TILE):
-        l1 = min(lines, l0 + _TILE)
-        for i0 in range(0, width, _TILE):
-            i1 = min(width, i0 + _TILE)
-            for ln in range(l0, l1):
-                w = v[ln]
-                for i in range(i0, i1):
-                    out[ln, first + i] = src[i, ln] * w
+    for ln in range(lines):
+        w = v[ln]
+        orow = out[ln]
+        for i in range(count):
+            orow[first + i] = block[i, ln] * w
 
 
 @nb.njit(cache=True, nogil=True)

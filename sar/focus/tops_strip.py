@@ -49,32 +49,34 @@ def _blocks(total: int, size: int) -> list[tuple[int, int]]:
 
 
 class _Workspace:
-    """Aligned transposed strip buffers and FFTW plans of one worker.
+    """Aligned strip buffers and FFTW plans of one worker.
 
-    ``a_rows``: (span, N') range bins x mosaic/Doppler bins; ``c_rows``: (width, N''),
-    whose first N' columns hold the strip between the range-Doppler phase and the SPECAN
-    transform. Both are C-contiguous with padded rows (numba vectorises only loops over
-    C-contiguous arrays). The azimuth steps run on blocks of :data:`ROW_BLOCK` rows
-    (each row is one range bin's azimuth signal), so the FFT, chirp, FFT of a block
-    find it in the core's L2 cache; every block has its own FFTW plan (same shape,
-    strides and alignment: planned once, executed without array checks). Range steps
-    and the transposing load/store run over the whole strip (blocking them costs more
-    in TLB misses than it saves, measured).
+    ``a_rows``: (span, N') range (frequency) bins x mosaic/Doppler bins, the strip in
+    transposed layout; ``lines``: (:data:`~sar.focus.tops_kernels.LOAD_LINES`, span) raw
+    line block whose range FFT runs over contiguous rows before it is transposed into
+    ``a_rows``; ``c_block``: (:data:`ROW_BLOCK`, N'') output range bins between the
+    range-Doppler phase and the store. Buffers are C-contiguous with padded rows (numba
+    vectorises only loops over C-contiguous arrays). The azimuth steps run on blocks of
+    :data:`ROW_BLOCK` rows (each row is one range bin's azimuth signal), so FFT, chirp,
+    FFT and phase screen of a block find it in the core's L2 cache; every block has its
+    own FFTW plan (same shape, strides and alignment: planned once, executed without
+    array checks). Only the range IFFT runs over the whole strip (along columns).
     """
 
     def __init__(self, shapes: tuple[int, ...]) -> None:
-        _, n1, n2, span, width, _ = shapes
+        _, n1, n2, span, _, _ = shapes
         self.a_rows = aligned_rows((span, n1))
-        self.c_rows = aligned_rows((width, n2))
-        a, c = self.a_rows, self.c_rows
+        a = self.a_rows
+        self.lines = aligned((kern.LOAD_LINES, span))
+        self.lines_fwd = plan_fft(self.lines, 1, forward=True)
         self.a_blocks = _blocks(span, ROW_BLOCK)
-        self.c_blocks = _blocks(width, ROW_BLOCK)
         self.a_az_inv = [plan_fft(a[r0:r1, :n1], 1, forward=False) for r0, r1 in self.a_blocks]
         self.a_az_fwd = [plan_fft(a[r0:r1, :n1], 1, forward=True) for r0, r1 in self.a_blocks]
-        self.a_rg_fwd = plan_fft(a[:span, :n1], 0, forward=True)
         self.a_rg_inv = plan_fft(a[:span, :n1], 0, forward=False)
-        self.c_head_inv = [plan_fft(c[r0:r1, :n1], 1, forward=False) for r0, r1 in self.c_blocks]
-        self.c_fwd = [plan_fft(c[r0:r1, :n2], 1, forward=True) for r0, r1 in self.c_blocks]
+        self.c_block = aligned_rows((ROW_BLOCK, n2))
+        c = self.c_block
+        self.c_head_inv = plan_fft(c[:, :n1], 1, forward=False)
+        self.c_fwd = plan_fft(c[:, :n2], 1, forward=True)
 
 
 def aligned_rows(shape: tuple[int, int]) -> ComplexArray:
@@ -160,28 +162,43 @@ def clear_workspaces() -> None:
 
 @dataclass(frozen=True)
 class StripVectors:
-    """Row vectors and recursion coefficients of one strip."""
+    """Row vectors and phase-screen coefficients of one strip.
+
+    ``rg_phase``: bulk 2-D phase (rad) per Doppler bin, quadratic in the cyclic
+    range-frequency index ``i = (k - rg_start) mod span``; ``rd_phase``: range-Doppler phase
+    (rad) per Doppler bin, quadratic in the output range bin of the strip.
+    """
 
     ramp_in: Complex128Array
     ramp_mosaic: Complex128Array
-    rg_a0: Complex128Array
-    rg_a1: Complex128Array
-    rg_a2: Complex128Array
+    rg_phase: Quadratic
     rg_start: int
-    rd_a0: Complex128Array
-    rd_a1: Complex128Array
-    rd_a2: Complex128Array
+    rd_phase: Quadratic
     specan_in: Complex128Array
     specan_out: Complex128Array
 
 
+Quadratic = tuple[FloatArray, FloatArray, FloatArray]
+"""Coefficients ``(c0, c1, c2)`` of phases ``c0 + c1 i + c2 i^2`` (rad), one per column."""
+
+
 def _quadratic_coefficients(
     phi0: FloatArray, phi1: FloatArray, phi2: FloatArray, h: float
-) -> tuple[Complex128Array, Complex128Array, Complex128Array]:
-    """Recursion factors of the quadratic through phases at indices 0, h, 2h."""
+) -> Quadratic:
+    """``(c0, c1, c2)`` of the quadratic ``c0 + c1 i + c2 i^2`` through phases at indices
+    0, h, 2h."""
     c2 = (phi0 - 2.0 * phi1 + phi2) / (2.0 * h * h)
     c1 = (phi1 - phi0) / h - c2 * h
-    return np.exp(1j * phi0), np.exp(1j * (c1 + c2)), np.exp(2j * c2)
+    return phi0, c1, c2
+
+
+def recursion_state(coefficients: Quadratic, i: float = 0.0) -> FloatArray:
+    """Recursion state ``P = e^{j phi(i)}``, ``E = e^{j (phi(i + 1) - phi(i))}``,
+    ``Q = e^{j 2 c2}`` of the quadratic ``phi`` at index ``i`` (float64, shape (6, cols))."""
+    c0, c1, c2 = coefficients
+    p = np.exp(1j * (c0 + c1 * i + c2 * i * i))
+    e = np.exp(1j * (c1 + c2 * (2.0 * i + 1.0)))
+    return kern.phase_state(p, e, np.exp(2j * c2))
 
 
 def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors:
@@ -284,9 +301,8 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
         dtype=np.complex128,
     )
     return StripVectors(
-        ramp_in=ramp_in, ramp_mosaic=ramp_mosaic, rg_a0=rg[0], rg_a1=rg[1], rg_a2=rg[2],
-        rg_start=rg_start, rd_a0=rd[0], rd_a1=rd[1], rd_a2=rd[2], specan_in=specan_in,
-        specan_out=specan_out,
+        ramp_in=ramp_in, ramp_mosaic=ramp_mosaic, rg_phase=rg, rg_start=rg_start,
+        rd_phase=rd, specan_in=specan_in, specan_out=specan_out,
     )  # fmt: skip
 
 
@@ -301,12 +317,28 @@ def process_strip(
     clock = _Clock(prof)
     vec = strip_vectors(setup, first_bin, width)
     clock.tick("phase vectors")
-    a, c = ws.a_rows, ws.c_rows
+    a, c = ws.a_rows, ws.c_block
+    lines = p.n_in
     first = first_bin - p.range_halo_left
-    # 1. load + deramp (one transposing pass over the strip), then per block of range
-    #    bins the mosaic (IFFT, chirp) and the FFT to Doppler while the block is in cache
-    kern.load_transposed(rc, first, a, n1, vec.ramp_in)
+    # 1. per block of raw lines: window + deramp, range FFT (contiguous rows), transpose
+    #    into the strip; zero padding to N'
+    block = ws.lines
+    for n0 in range(0, lines, kern.LOAD_LINES):
+        kern.copy_window(rc, first, n0, block, vec.ramp_in)
+        clock.tick("load + deramp")
+        ws.lines_fwd()
+        clock.tick("range FFT (lines)")
+        kern.transpose_into(block, a, n0, min(kern.LOAD_LINES, lines - n0))
+        clock.tick("load + deramp")
+    kern.zero_columns(a, lines, n1)
     clock.tick("load + deramp")
+    # 2. per block of range-frequency rows, while it is in cache: mosaic (IFFT, chirp),
+    #    FFT to Doppler, bulk RCMC/SRC/matched filter; then the range IFFT of the strip.
+    #    Rows k >= rg_start are i = k - rg_start of the screen, rows below wrap around.
+    rg_a = recursion_state(vec.rg_phase)
+    rg_b = recursion_state(vec.rg_phase, float(p.strip_span - vec.rg_start))
+    rd_state = recursion_state(vec.rd_phase)
+    clock.tick("phase vectors")
     for k, (r0, r1) in enumerate(ws.a_blocks):
         ws.a_az_inv[k]()
         clock.tick("azimuth FFT N' (mosaic)")
@@ -314,29 +346,23 @@ def process_strip(
         clock.tick("chirp multiplies")
         ws.a_az_fwd[k]()
         clock.tick("azimuth FFT N' (to Doppler)")
-    # 2. range FFT, bulk RCMC/SRC/matched filter, range IFFT over the whole strip
-    ws.a_rg_fwd()
-    clock.tick("range FFT (strip)")
-    kern.quadratic_phase_inplace(a, p.strip_span, vec.rg_start, vec.rg_a0, vec.rg_a1, vec.rg_a2)
-    clock.tick("2-D phase (RCMC/SRC/MF)")
+        kern.quadratic_phase_block(a, r0, r1, vec.rg_start, rg_a, rg_b)
+        clock.tick("2-D phase (RCMC/SRC/MF)")
     ws.a_rg_inv()
-    clock.tick("range FFT (strip)")
-    # 3. per block of output bins: range-Doppler phase, IFFT, window, SPECAN; then one
-    #    transposing pass stores the strip
-    state = kern.phase_state(vec.rd_a0, vec.rd_a1, vec.rd_a2)
-    for k, (r0, r1) in enumerate(ws.c_blocks):
-        if r0 >= width:  # the last strip of a burst may be narrower
-            break
-        kern.quadratic_phase_rows(a, c, p.range_halo_left, r0, r1, state)
+    clock.tick("range IFFT (strip)")
+    # 3. per block of output bins: range-Doppler phase, IFFT, window, SPECAN, reramp + store
+    for r0 in range(0, width, ROW_BLOCK):
+        r1 = min(p.strip_span - p.range_halo_left, r0 + ROW_BLOCK)
+        kern.quadratic_phase_rows(a, c, p.range_halo_left, r0, r1, rd_state)
         clock.tick("range-Doppler phase")
-        ws.c_head_inv[k]()
+        ws.c_head_inv()
         clock.tick("azimuth FFT N' (to window domain)")
-        kern.weight_columns_pad(c[r0:r1], vec.specan_in, p.n_specan)
+        kern.weight_columns_pad(c, vec.specan_in, p.n_specan)
         clock.tick("chirp multiplies")
-        ws.c_fwd[k]()
+        ws.c_fwd()
         clock.tick("azimuth FFT N'' (SPECAN)")
-    kern.store_transposed(c, out, first_bin, width, vec.specan_out)
-    clock.tick("reramp + store")
+        kern.store_block(c, out, first_bin + r0, min(width, r1) - r0, vec.specan_out)
+        clock.tick("reramp + store")
 
 
 class _Clock:

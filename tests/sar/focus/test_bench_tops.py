@@ -32,7 +32,7 @@ def test_small_benchmark_with_wisdom_file(tmp_path: Path) -> None:
             assert first[key] > 0, key
         assert first["fft_effort"] == "FFTW_MEASURE"
         assert first["output_shape"][1] < 4096  # range-compressed valid samples only
-        assert "range FFT (strip)" in first["profile"]
+        assert "range FFT (lines)" in first["profile"]
         clear_workspaces()
         second = run_tops_benchmark(
             256, 4096, repeats=1, workers=1, baseline=False, effort="FFTW_MEASURE",
