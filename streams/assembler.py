@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
-from streams.burst_state import BurstOutput, ChannelAssembler, Context
+from streams.burst_state import ChannelAssembler, Context
 from streams.bus import KafkaBus, KafkaConsumer, KafkaProducer
 from streams.chunks import decode_chunk, relative_orbit_of
 from streams.chunkstream import ChunkStream, SnapshotStore, partition_snapshot_name
@@ -42,6 +42,7 @@ from streams.deadletters import Backoff, dead_letter
 from streams.errors import ChunkError, DeliveryError, RetryableError
 from streams.jobs import EventRecord, raw_key
 from streams.objectstore import ObjectStore
+from streams.open_bursts import BurstOutput
 from streams.reassembly import Output
 from streams.records import Record
 from streams.topics import DEAD_LETTERS, EVENTS, FOCUS_JOBS, RAW_CHUNKS

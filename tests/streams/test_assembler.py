@@ -15,9 +15,10 @@ from sar.geo.burst_id import esa_burst_id, iw2_mid_time
 from sar.l0.bursts import burst_indices, split_bursts
 from sar.l0.packets import decode_packets
 from sar.sim.datatake import SimulatedDatatake
-from streams.burst_state import AuxTrack, BurstOutput, ChannelAssembler, Context
+from streams.burst_state import ChannelAssembler, Context
 from streams.chunks import Chunk, split_into_chunks
 from streams.jobs import EventRecord, JobRecord
+from streams.open_bursts import AuxTrack, BurstOutput
 from streams.reassembly import ChannelReassembler
 from tests.streams.passdata import IW_RELATIVE_ORBIT, iw_pass, stripmap_pass, truth_bursts
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from shapely.geometry import Point, shape
 
 from sar.product.slc import read_slc
-from streams.burst_state import BurstOutput, ChannelAssembler, Context
+from streams.burst_state import ChannelAssembler, Context
 from streams.bus import KafkaBus
 from streams.chunks import split_into_chunks
 from streams.deadletters import HEADER_ERROR
 from streams.jobs import EventRecord, JobRecord, raw_key
 from streams.objectstore import ObjectStore
+from streams.open_bursts import BurstOutput
 from streams.products import ProductRecord, make_product_id
 from streams.reassembly import ChannelReassembler
 from streams.records import Record
