@@ -16,7 +16,7 @@ import numpy as np
 
 from sar.errors import FocusError
 from sar.focus.raw import raw_from_packets, swath_name
-from sar.geo.burst_id import ascending_node_time, burst_label, esa_burst_id, iw2_mid_time
+from sar.geo.burst_id import ascending_node_time, identify_iw_burst
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.l0.ancillary import decode_ancillary, orbit_from_ancillary
@@ -148,9 +148,7 @@ def burst_label_for(
 ) -> str:
     """ESA burst-map label of the IW burst whose first line is at ``first_line_time``."""
     anx = ascending_node_time(orbit, first_line_time)
-    track = relative_orbit if relative_orbit is not None else 0
-    number = esa_burst_id(iw2_mid_time(swath, first_line_time), anx, max(track, 1))
-    return burst_label(track, number, swath)
+    return identify_iw_burst(first_line_time, swath, anx, relative_orbit)[2]
 
 
 def _focus_tops(

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from sar.constants import ORBIT_PERIOD_NOMINAL
-from sar.geo.burst_id import ascending_node_time, burst_label, esa_burst_id, iw2_mid_time
+from sar.geo.burst_id import ascending_node_time, identify_iw_burst
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from streams.jobs import StateVector
@@ -101,9 +101,8 @@ def esa_burst(first_line_time: float, swath: str, anx_time: float, relative_orbi
     sar.errors.GeometryError
         For a swath other than IW1..IW3.
     """
-    track = relative_orbit if 1 <= relative_orbit <= 175 else RELATIVE_ORBIT_UNKNOWN
-    number = esa_burst_id(iw2_mid_time(swath, first_line_time), anx_time, max(track, 1))
-    return EsaBurst(number, track, burst_label(track, number, swath), anx_time)
+    number, track, label = identify_iw_burst(first_line_time, swath, anx_time, relative_orbit)
+    return EsaBurst(number, track, label, anx_time)
 
 
 @dataclass

@@ -45,6 +45,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -211,7 +212,7 @@ def focus_burst(
     fs = raw.range_sampling_rate
     samples = raw.samples
     filt = make_range_filter(raw.chirp, fs, samples, range_window)
-    rc = _take_scratch((raw.lines, samples))
+    rc = _scratch.take((raw.lines, samples))
     try:
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
@@ -219,7 +220,7 @@ def focus_burst(
             profile, t_start, antenna_length,
         )  # fmt: skip
     finally:
-        _give_scratch(rc)
+        _scratch.give(rc)
 
 
 def _focus_compressed(
@@ -256,8 +257,8 @@ def _focus_compressed(
         antenna_length=antenna_length,
     )  # fmt: skip
     p = setup.plan
-    shapes = (p.n_in, p.n_mosaic, p.n_specan, p.strip_span, p.strip_width, samples)
-    out = _take_output((setup.lines_out, setup.samples_out))
+    shapes = (p.n_mosaic, p.n_specan, p.strip_span)
+    out = _outputs.take((setup.lines_out, setup.samples_out))
     strips = list(range(0, setup.samples_out, p.strip_width))
 
     profiles: list[dict[str, float]] = [{} for _ in range(workers)]
@@ -289,67 +290,89 @@ def _focus_compressed(
     return slc
 
 
-_scratch: dict[tuple[int, int], list[ComplexArray]] = {}
+class _BufferPool:
+    """Large complex64 buffers reused from burst to burst (no page faults of fresh
+    ~200 MB allocations).
+
+    A request gets a free buffer of exactly its shape, else the smallest free one that is
+    large enough (as a C-contiguous view of its first elements), else a new buffer. At
+    most ``max_buffers`` are kept, the smallest dropped first, so with bursts of several
+    sizes in turn (IW1, IW2, IW3) the pool settles on buffers that fit all of them. Only
+    buffers this pool allocated are taken back.
+    """
+
+    def __init__(self, max_buffers: int) -> None:
+        self.max_buffers = max_buffers
+        self._free: list[ComplexArray] = []
+        self._issued: weakref.WeakValueDictionary[int, ComplexArray] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def take(self, shape: tuple[int, int]) -> ComplexArray:
+        n = shape[0] * shape[1]
+        with ws_lock:
+            fits = [b for b in self._free if b.size >= n]
+            if fits:
+                exact = [b for b in fits if b.shape == shape]
+                buf = exact[0] if exact else min(fits, key=lambda b: b.size)
+                self._drop(buf)
+                return buf if buf.shape == shape else buf.reshape(-1)[:n].reshape(shape)
+        buf = np.empty(shape, dtype=np.complex64)
+        with ws_lock:
+            self._issued[id(buf)] = buf
+        return buf
+
+    def give(self, array: ComplexArray) -> None:
+        """Take back ``array`` (a buffer from :meth:`take`); anything else is ignored."""
+        if array.dtype != np.complex64 or array.ndim != 2 or not array.flags.c_contiguous:
+            return
+        owner = array if array.base is None else array.base
+        if not isinstance(owner, np.ndarray) or owner.ctypes.data != array.ctypes.data:
+            return
+        with ws_lock:
+            if self._issued.get(id(owner)) is not owner:
+                return
+            if any(b is owner for b in self._free):
+                return
+            self._free.append(owner)
+            if len(self._free) > self.max_buffers:
+                self._drop(min(self._free, key=lambda b: b.size))
+
+    def _drop(self, buf: ComplexArray) -> None:
+        self._free = [b for b in self._free if b is not buf]
+
+    def clear(self) -> None:
+        with ws_lock:
+            self._free.clear()
 
 
-def _take_scratch(shape: tuple[int, int]) -> ComplexArray:
-    """A range-compressed block buffer, reused from burst to burst (no page faults)."""
-    with ws_lock:
-        pool = _scratch.get(shape)
-        if pool:
-            return pool.pop()
-    return np.empty(shape, dtype=np.complex64)
+_scratch = _BufferPool(2)
+"""Range-compressed burst buffers."""
 
-
-def _give_scratch(buf: ComplexArray) -> None:
-    with ws_lock:
-        shape = (int(buf.shape[0]), int(buf.shape[1]))
-        if shape not in _scratch and len(_scratch) >= 2:
-            _scratch.clear()
-        pool = _scratch.setdefault(shape, [])
-        if len(pool) < 2:
-            pool.append(buf)
-
-
-_outputs: dict[tuple[int, int], list[ComplexArray]] = {}
-
-
-def _take_output(shape: tuple[int, int]) -> ComplexArray:
-    """An output burst buffer: a recycled one of this shape (pages already mapped) or new."""
-    with ws_lock:
-        pool = _outputs.get(shape)
-        if pool:
-            return pool.pop()
-    return np.empty(shape, dtype=np.complex64)
+_outputs = _BufferPool(2)
+"""Output burst buffers (:func:`recycle_output`)."""
 
 
 def recycle_output(image: ComplexArray) -> None:
     """Hand a focused burst's image back for reuse by a later :func:`focus_burst` call.
 
-    A long-running worker calls this after it has written the product: the next burst of
-    the same shape is focused into the same memory, without the page faults of a fresh
-    ~200 MB allocation (up to 0.4 s on the development machine). The caller must not
-    touch ``image`` afterwards. Arrays that are not C-contiguous complex64 are ignored.
+    A long-running worker calls this after it has written the product: the next burst is
+    focused into the same memory (a buffer of its shape, or a view of a larger one),
+    without the page faults of a fresh ~200 MB allocation (up to 0.4 s on the development
+    machine). The caller must not touch ``image`` afterwards. Arrays that
+    :func:`focus_burst` did not allocate, or that are not C-contiguous, are ignored.
     """
-    if image.dtype != np.complex64 or image.ndim != 2 or not image.flags.c_contiguous:
-        return
-    shape = (int(image.shape[0]), int(image.shape[1]))
-    with ws_lock:
-        if shape not in _outputs and len(_outputs) >= 2:
-            _outputs.clear()
-        pool = _outputs.setdefault(shape, [])
-        if len(pool) < 2 and not any(buf is image for buf in pool):
-            pool.append(image)
+    _outputs.give(image)
 
 
 def clear_workspaces() -> None:
     """Drop cached buffers (strip workspaces, range scratch, recycled outputs) and their
     FFT plans."""
     _clear_strip_workspaces()
+    _scratch.clear()
+    _outputs.clear()
     with ws_lock:
-        _scratch.clear()
         _range_ws.clear()
-        _outputs.clear()
 
 
 def _take_range_workspace(samples: int) -> _RangeWorkspace:

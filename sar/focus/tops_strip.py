@@ -63,8 +63,8 @@ class _Workspace:
     array checks). Only the range IFFT runs over the whole strip (along columns).
     """
 
-    def __init__(self, shapes: tuple[int, ...]) -> None:
-        _, n1, n2, span, _, _ = shapes
+    def __init__(self, shapes: tuple[int, int, int]) -> None:
+        n1, n2, span = shapes
         self.a_rows = aligned_rows((span, n1))
         a = self.a_rows
         self.lines = aligned((kern.LOAD_LINES, span))
@@ -129,8 +129,9 @@ ws_lock = threading.Lock()
 """Serialises FFTW planning and the buffer caches."""
 
 
-def take_workspace(shapes: tuple[int, ...]) -> _Workspace:
-    """Check out a strip workspace for ``shapes`` (reused, or created with new plans).
+def take_workspace(shapes: tuple[int, int, int]) -> _Workspace:
+    """Check out a strip workspace for ``shapes`` = (N', N'', strip span) (reused, or
+    created with new plans).
 
     Workspaces are exclusive to one thread until :func:`give_workspace`, so several bursts
     may be focused concurrently.
@@ -146,7 +147,7 @@ def take_workspace(shapes: tuple[int, ...]) -> _Workspace:
         return _Workspace(shapes)
 
 
-def give_workspace(shapes: tuple[int, ...], ws: _Workspace) -> None:
+def give_workspace(shapes: tuple[int, int, int], ws: _Workspace) -> None:
     """Return a workspace taken with :func:`take_workspace`."""
     with ws_lock:
         pool = _workspaces.setdefault((*shapes, plan_effort()), [])

@@ -100,3 +100,22 @@ def iw2_mid_time(swath: str, burst_start: float) -> float:
 def burst_label(relative_orbit: int, burst_id: int, swath: str) -> str:
     """Burst-map label such as ``t117_250312_iw1`` (``t000`` when the track is unknown)."""
     return f"t{relative_orbit:03d}_{burst_id:06d}_{swath.lower()}"
+
+
+def identify_iw_burst(
+    first_line_time: float, swath: str, anx_time: float, relative_orbit: int | None
+) -> tuple[int, int, str]:
+    """ESA burst number, track and burst-map label of the IW burst of ``swath`` whose
+    first line is at ``first_line_time`` (GPS s), given the last ANX before it (GPS s).
+
+    A ``relative_orbit`` outside 1..175 (or ``None``) is unknown: track 0, the number
+    counted from the ANX of the current orbit and the label ``t000_...``.
+
+    Raises
+    ------
+    GeometryError
+        For a swath other than IW1..IW3.
+    """
+    track = relative_orbit if relative_orbit is not None and 1 <= relative_orbit <= 175 else 0
+    number = esa_burst_id(iw2_mid_time(swath, first_line_time), anx_time, max(track, 1))
+    return number, track, burst_label(track, number, swath)
