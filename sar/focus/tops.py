@@ -178,7 +178,9 @@ def focus_burst(
         Doppler centroid of the raw echoes at the steering centre, Hz; ``None``
         estimates it (lag-one correlation of the steering-deramped echoes).
     strip_width
-        Range samples per azimuth strip (memory and cache footprint).
+        Minimum range samples per azimuth strip; the strip is widened by up to a quarter of
+        its span to a fast range FFT length
+        (:func:`sar.focus.tops_geometry.choose_strip_span`).
     workers
         Threads (strips are processed in parallel); default :func:`default_workers`.
         Each worker keeps ~15 MB of strip buffers for an IW1 burst.

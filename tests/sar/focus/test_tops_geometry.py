@@ -12,6 +12,7 @@ from sar.focus.tops_geometry import (
     IW_AZIMUTH_TIME_INTERVAL,
     SPECAN_MARGIN,
     burst_geometry,
+    choose_strip_span,
     fft_cost,
     plan_azimuth,
     smooth_sizes_between,
@@ -52,3 +53,17 @@ def test_plan_holds_the_unfolded_band_with_fast_sizes(samples: int) -> None:
     # the chosen N'' is the cheapest size the window allows for this N' (FFT + 9 passes)
     allowed = smooth_sizes_between(int(ideal * 0.985), int(ideal * (1.0 + SPECAN_MARGIN)) + 1)
     assert fft_cost(n2) + 9 * n2 == min(fft_cost(n) + 9 * n for n in allowed)
+
+
+@pytest.mark.parametrize(("min_width", "halos"), [(768, 96), (256, 40), (768, 130), (1000, 8)])
+def test_strip_span_is_a_fast_length_at_least_the_requested_width(
+    min_width: int, halos: int
+) -> None:
+    span = choose_strip_span(min_width, halos)
+    need = min_width + halos
+    assert need <= span <= 1.25 * need + 1
+    assert span in smooth_sizes_between(span, span)
+    # never a length FFTW runs several times slower
+    assert fft_cost(span) < 2.0 * span * math.log2(span)
+    if (min_width, halos) == (768, 96):
+        assert span == 1024  # measured fastest for IW1 (see choose_strip_span)
