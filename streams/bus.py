@@ -11,8 +11,9 @@ Delivery contract (at-least-once, exactly-once *effects* by deterministic keys):
   when every queued record is acknowledged by all in-sync replicas (``acks=all``,
   idempotent producer: the broker drops retried duplicates of one producer session), and
   otherwise raises :class:`streams.errors.DeliveryError` listing the records to send again.
-- :meth:`KafkaConsumer.commit` commits a record's offset synchronously; call it only once
-  the effect of that record (and of every earlier record of the partition) is durable.
+- :meth:`KafkaConsumer.commit` (:mod:`streams.consumer`, re-exported here) commits a
+  record's offset synchronously; call it only once the effect of that record (and of
+  every earlier record of the partition) is durable.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer as _RdConsumer
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _RdProducer
 from confluent_kafka.admin import AdminClient
 
+from streams.consumer import KafkaConsumer, to_record
 from streams.errors import (
     BrokerUnavailableError,
     DeliveryError,
@@ -34,6 +36,11 @@ from streams.errors import (
     RetryableError,
 )
 from streams.records import OutgoingRecord, Record
+
+__all__ = [
+    "MAX_RECORD_BYTES", "Consumer", "DeliveryCallback", "KafkaBus", "KafkaConsumer",
+    "KafkaProducer", "Producer", "records_by_partition",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +89,6 @@ class Consumer(Protocol):
 
 def _rd_headers(headers: Mapping[str, bytes] | None) -> list[tuple[str, bytes]] | None:
     return list(headers.items()) if headers else None
-
-
-def _to_record(msg: Any) -> Record:
-    key = msg.key()
-    ts_type, ts = msg.timestamp()
-    raw_headers = msg.headers() or []
-    return Record(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
-        key=key.decode("utf-8") if key is not None else None,
-        value=msg.value() or b"",
-        headers={k: (v or b"") for k, v in raw_headers},
-        timestamp_ms=ts if ts_type != 0 and ts >= 0 else None,
-    )
 
 
 _REPLACE_PRODUCER_ON = frozenset(
@@ -220,7 +212,7 @@ class KafkaProducer:
                     self._fatal = self._fatal or str(err)
                 self._fail(out, on_delivery, str(err))
             elif on_delivery is not None:
-                on_delivery(out, _to_record(msg), None)
+                on_delivery(out, to_record(msg), None)
 
     def _fail(self, out: OutgoingRecord, on_delivery: DeliveryCallback | None, why: str) -> None:
         self._failed.append(out)
@@ -305,94 +297,6 @@ class KafkaProducer:
         """Drop the client (records still queued are abandoned)."""
         self._pending.clear()
         self._producer = None
-
-
-class KafkaConsumer:
-    """Group consumer with auto-commit off: commit after the effect is durable.
-
-    Parameters
-    ----------
-    config
-        librdkafka configuration (``bootstrap.servers``, ``group.id`` at least).
-    topics
-        Topics to subscribe to.
-    on_assign, on_revoke
-        Called with ``[(topic, partition), ...]`` when the group hands partitions to
-        this member or takes them away (a stateful stage loads/drops per-partition
-        state there).
-    """
-
-    def __init__(
-        self,
-        config: Mapping[str, Any],
-        topics: Sequence[str],
-        on_assign: Callable[[list[tuple[str, int]]], None] | None = None,
-        on_revoke: Callable[[list[tuple[str, int]]], None] | None = None,
-    ) -> None:
-        self.group_id = str(config["group.id"])
-        self._consumer = _RdConsumer(dict(config))
-
-        def assigned(_c: Any, parts: list[Any]) -> None:
-            if on_assign is not None:
-                on_assign([(p.topic, p.partition) for p in parts])
-
-        def revoked(_c: Any, parts: list[Any]) -> None:
-            if on_revoke is not None:
-                on_revoke([(p.topic, p.partition) for p in parts])
-
-        self._consumer.subscribe(list(topics), on_assign=assigned, on_revoke=revoked)
-
-    def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Record]:
-        """Return up to ``max_records`` records, waiting at most ``timeout_s`` seconds.
-
-        Transport errors are logged (librdkafka reconnects by itself); fatal consumer
-        errors raise :class:`streams.errors.RetryableError` (re-create the consumer).
-        """
-        records: list[Record] = []
-        for msg in self._consumer.consume(max_records, timeout_s):
-            err = msg.error()
-            if err is None:
-                records.append(_to_record(msg))
-            elif err.code() == KafkaError._PARTITION_EOF:
-                continue
-            elif err.fatal():
-                raise RetryableError(f"consumer {self.group_id} fatal error: {err}")
-            else:
-                log.warning("consumer %s: %s", self.group_id, err)
-        return records
-
-    def commit(self, record: Record) -> None:
-        """Commit ``record.offset + 1`` for its partition, synchronously.
-
-        Raises
-        ------
-        RetryableError
-            If the broker refused (unreachable, or the partition was reassigned during a
-            rebalance: the new owner will process the record again, which is safe).
-        """
-        self.commit_offsets({(record.topic, record.partition): record.offset + 1})
-
-    def commit_offsets(self, offsets: Mapping[tuple[str, int], int]) -> None:
-        """Commit next-offsets-to-read per ``(topic, partition)``, synchronously."""
-        parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-        try:
-            result = self._consumer.commit(offsets=parts, asynchronous=False)
-        except KafkaException as exc:
-            raise RetryableError(f"commit for group {self.group_id} failed: {exc}") from exc
-        for part in result or []:
-            if part.error is not None:
-                raise RetryableError(
-                    f"commit for group {self.group_id} {part.topic}[{part.partition}] "
-                    f"failed: {part.error}"
-                )
-
-    def assignment(self) -> list[tuple[str, int]]:
-        """Partitions currently assigned to this member."""
-        return [(p.topic, p.partition) for p in self._consumer.assignment()]
-
-    def close(self) -> None:
-        """Leave the group (partitions are reassigned to the other members)."""
-        self._consumer.close()
 
 
 class KafkaBus:

@@ -39,8 +39,8 @@ from streams.products import (
     PRODUCT_TYPES,
     SWATHS,
     ProductAttributes,
-    _plain_geometry,
     parse_geometry,
+    plain_geometry,
 )
 
 Clock = Callable[[], datetime]
@@ -290,7 +290,7 @@ class SubscriptionSpec(BaseModel):
     @classmethod
     def _aoi(cls, v: dict[str, Any]) -> dict[str, Any]:
         parse_geometry(v, ("Polygon", "MultiPolygon"), "aoi")
-        return _plain_geometry(v)
+        return plain_geometry(v)
 
     @model_validator(mode="after")
     def _merge_filter(self) -> SubscriptionSpec:
