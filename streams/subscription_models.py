@@ -25,6 +25,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     SerializationInfo,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -90,6 +91,15 @@ def _check_values(values: list[str], known: frozenset[str], what: str) -> list[s
     return sorted(set(out))
 
 
+_FILTER_VALUES = {
+    "modes": (MODES, "mode"),
+    "swaths": (SWATHS, "swath"),
+    "polarisations": (POLARISATIONS, "polarisation"),
+    "product_types": (PRODUCT_TYPES, "product type"),
+}
+"""Allowed values and their name in error messages, per :class:`ProductFilter` field."""
+
+
 class ProductFilter(BaseModel):
     """Attribute filters of a subscription; an empty list accepts any value."""
 
@@ -100,25 +110,11 @@ class ProductFilter(BaseModel):
     polarisations: list[str] = Field(default_factory=list)
     product_types: list[str] = Field(default_factory=list)
 
-    @field_validator("modes")
+    @field_validator("modes", "swaths", "polarisations", "product_types")
     @classmethod
-    def _modes(cls, v: list[str]) -> list[str]:
-        return _check_values(v, MODES, "mode")
-
-    @field_validator("swaths")
-    @classmethod
-    def _swaths(cls, v: list[str]) -> list[str]:
-        return _check_values(v, SWATHS, "swath")
-
-    @field_validator("polarisations")
-    @classmethod
-    def _pols(cls, v: list[str]) -> list[str]:
-        return _check_values(v, POLARISATIONS, "polarisation")
-
-    @field_validator("product_types")
-    @classmethod
-    def _types(cls, v: list[str]) -> list[str]:
-        return _check_values(v, PRODUCT_TYPES, "product type")
+    def _known_values(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        known, what = _FILTER_VALUES[str(info.field_name)]
+        return _check_values(v, known, what)
 
     def accepts(self, attrs: ProductAttributes) -> bool:
         """Whether a product with these attributes passes every non-empty filter."""

@@ -183,7 +183,7 @@ def focus_burst(
         (:func:`sar.focus.tops_geometry.choose_strip_span`).
     workers
         Threads (strips are processed in parallel); default :func:`default_workers`.
-        Each worker keeps ~15 MB of strip buffers for an IW1 burst.
+        Each worker keeps ~17 MB of strip buffers for an IW1 burst.
     bistatic
         Tag each echo with the satellite position at the mid-point of its flight time
         (time shift ``tau / 2`` per range, phase of the bistatic range excess).

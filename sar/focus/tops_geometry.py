@@ -42,42 +42,47 @@ PROCESSED_BANDWIDTH = {"IW1": 327.0, "IW2": 313.0, "IW3": 314.0}
 _GEOMETRY_NODES = 9
 
 
-def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5)) -> int:
-    """Smallest integer >= ``n`` whose prime factors are all in ``primes`` (fast FFT size)."""
+def _factor(n: int, primes: tuple[int, ...]) -> tuple[list[int], int]:
+    """Exponents of ``primes`` in ``n`` and the cofactor left after dividing them out."""
     m = max(1, int(n))
-    while True:
-        k = m
-        for p in primes:
-            while k % p == 0:
-                k //= p
-        if k == 1:
-            return m
-        m += 1
-
-
-def fft_cost(n: int) -> float:
-    """Relative cost of one batched complex64 FFT of length ``n`` (units of ``n log2 n``).
-
-    FFTW's speed depends on the factorisation, not only on ``n log2 n``: measured on the
-    2-core development machine (FFTW 3.3, ``FFTW_PATIENT``, 16 rows per call, 5-smooth
-    sizes 1,920-2,700), time per ``n log2 n`` grows by about 20 % for each factor 3 or 5
-    (2,048: 0.124 ns, 2,560 = 2^9 5: 0.155 ns, 2,500 = 2^2 5^4: 0.213 ns) and is 3-5 times
-    the power-of-two figure when ``n`` has at most one factor 2 (2,025: 0.48 ns, 2,187:
-    0.67 ns). Used to choose the TOPS azimuth sizes among the sizes the geometry allows.
-    """
-    m = max(1, int(n))
-    exponents = {}
-    for p in (2, 3, 5, 7):
+    exponents = []
+    for p in primes:
         k = 0
         while m % p == 0:
             m //= p
             k += 1
-        exponents[p] = k
-    odd = exponents[3] + exponents[5] + 2 * exponents[7]
-    penalty = 1.0 + 0.2 * odd + (10.0 if m != 1 else 0.0)
-    if exponents[2] <= 1:
-        penalty *= 3.5
-    return float(n) * math.log2(max(n, 2)) * penalty
+        exponents.append(k)
+    return exponents, m
+
+
+def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5)) -> int:
+    """Smallest integer >= ``n`` whose prime factors are all in ``primes`` (fast FFT size)."""
+    m = max(1, int(n))
+    while _factor(m, primes)[1] != 1:
+        m += 1
+    return m
+
+
+def fft_penalty(n: int) -> float:
+    """FFTW time per ``n log2 n`` of a batched complex64 FFT of length ``n``, relative to a
+    power of two.
+
+    Measured on the 2-core development machine (FFTW 3.3, ``FFTW_PATIENT``, 16 rows per
+    call, 5-smooth sizes 1,920-2,700): it grows by about 20 % for each factor 3 or 5
+    (2,048: 0.124 ns, 2,560 = 2^9 5: 0.155 ns, 2,500 = 2^2 5^4: 0.213 ns) and is 3-5 times
+    the power-of-two figure when ``n`` has at most one factor 2 (2,025: 0.48 ns, 2,187:
+    0.67 ns).
+    """
+    (e2, e3, e5, e7), rest = _factor(n, (2, 3, 5, 7))
+    penalty = 1.0 + 0.2 * (e3 + e5 + 2 * e7) + (10.0 if rest != 1 else 0.0)
+    return penalty * 3.5 if e2 <= 1 else penalty
+
+
+def fft_cost(n: int) -> float:
+    """Relative cost of one batched complex64 FFT of length ``n``: ``n log2 n`` times
+    :func:`fft_penalty`. Used to choose the TOPS azimuth sizes among the sizes the
+    geometry allows."""
+    return float(n) * math.log2(max(n, 2)) * fft_penalty(n)
 
 
 def smooth_sizes_between(lo: int, hi: int, primes: tuple[int, ...] = (2, 3, 5)) -> list[int]:
@@ -268,7 +273,7 @@ def choose_strip_span(min_width: int, halos: int) -> int:
     """Range FFT length of a strip: at least ``min_width + halos``, up to 25 % longer.
 
     Each strip wastes its ``halos`` samples, and the strip's range FFTs run faster on some
-    lengths (:func:`fft_cost`); the span minimises ``span / (span - halos)`` times a cost
+    lengths (:func:`fft_penalty`); the span minimises ``span / (span - halos)`` times a cost
     factor in which the FFT penalty weighs a quarter (most passes over a strip do not
     depend on the length's factors). Measured with IW1 bursts (halos 96, 3 threads,
     CPU s per burst, 10 interleaved rounds): span 864 1.000, 768 1.006, 1,152 0.968,
@@ -277,7 +282,6 @@ def choose_strip_span(min_width: int, halos: int) -> int:
     need = max(1, int(min_width)) + int(halos)
 
     def score(n: int) -> float:
-        penalty = fft_cost(n) / (n * math.log2(max(n, 2)))
-        return n / (n - halos) * (0.75 + 0.25 * penalty)
+        return n / (n - halos) * (0.75 + 0.25 * fft_penalty(n))
 
     return min(smooth_sizes_between(need, int(need * 1.25) + 1), key=score)
