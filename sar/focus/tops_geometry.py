@@ -275,9 +275,10 @@ def choose_strip_span(min_width: int, halos: int) -> int:
     Each strip wastes its ``halos`` samples, and the strip's range FFTs run faster on some
     lengths (:func:`fft_penalty`); the span minimises ``span / (span - halos)`` times a cost
     factor in which the FFT penalty weighs a quarter (most passes over a strip do not
-    depend on the length's factors). Measured with IW1 bursts (halos 96, 3 threads,
-    CPU s per burst, 10 interleaved rounds): span 864 1.000, 768 1.006, 1,152 0.968,
-    1,024 0.935; this choice gives 1,024 there. The strip width is ``span - halos``.
+    depend on the length's factors). Measured with IW1 bursts (3 threads, CPU s per burst,
+    10 interleaved rounds, relative to span 864): span 768 1.006, 1,152 0.968, 1,024
+    0.935; with its halos of 82 samples this choice gives 1,024 there. The strip width is
+    ``span - halos``.
     """
     need = max(1, int(min_width)) + int(halos)
 
