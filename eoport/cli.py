@@ -58,6 +58,7 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="range samples per line (default: the mode's full swath)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--downlink", default="isp", help=simulate.DOWNLINK_HELP)
     p.set_defaults(handler=simulate.cmd_simulate)
 
 
@@ -175,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 def exit_status_for(exc: BaseException) -> ExitStatus:
     """Map an exception to the command's exit status."""
     from sar import errors as sar_errors
-    from streams import errors as stream_errors
+    from streams._infra import errors as stream_errors
 
     if isinstance(exc, EoportError):
         return exc.exit_status

@@ -24,12 +24,12 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.bus import KafkaBus
-from streams.chunks import MAX_CHUNK_PAYLOAD
-from streams.errors import ConfigurationError
-from streams.objectstore import ObjectStore
-from streams.s3server import S3Endpoint
-from streams.topics import TopicSpec, topic_specs
+from streams._infra.bus import KafkaBus
+from streams._infra.errors import ConfigurationError
+from streams._infra.objectstore import ObjectStore
+from streams._infra.s3server import S3Endpoint
+from streams._infra.topics import TopicSpec, topic_specs
+from streams.messages.chunks import MAX_CHUNK_PAYLOAD
 
 
 class TopicNames(BaseModel):

@@ -38,17 +38,18 @@ from eoport.config import ApiSettings, DeliverySettings
 from sar.l0.radar import packet_time
 from sar.sim.datatake import SimulatedDatatake, simulate_datatake
 from sar.sim.scene import Target
-from streams.assembler import Assembler
-from streams.broker import LocalBroker, find_free_port
-from streams.bus import KafkaBus
-from streams.chunkstream import SnapshotStore
-from streams.delivery_ledger import DeliveryLedger, DeliveryStatus
-from streams.ingest import ReplayReport, replay_pass
-from streams.objectstore import ObjectStore
-from streams.products import ProductRecord
-from streams.subscriptions import SqliteSubscriptionStore, SubscriptionIndex
-from streams.topics import DEFAULT_TOPICS, ensure_topics
-from streams.worker import FocusWorker
+from streams._infra.broker import LocalBroker
+from streams._infra.bus import KafkaBus
+from streams._infra.objectstore import ObjectStore
+from streams._infra.ports import find_free_port
+from streams._infra.topics import DEFAULT_TOPICS, ensure_topics
+from streams.assemble.snapshots import SnapshotStore
+from streams.assemble.stage import Assembler
+from streams.deliver.ledger import DeliveryLedger, DeliveryStatus
+from streams.deliver.subscriptions import SqliteSubscriptionStore, SubscriptionIndex
+from streams.focus.stage import FocusWorker
+from streams.ingest.replay import ReplayReport, replay_pass
+from streams.messages.products import ProductRecord
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ class LocalPipeline:
     def subscribe(self, spec: dict[str, Any]) -> str:
         """Create a subscription through the HTTP API; return its id."""
         if self.api_url is None:
-            from streams.subscriptions import SubscriptionSpec, new_subscription
+            from streams.deliver.subscriptions import SubscriptionSpec, new_subscription
 
             sub = new_subscription(SubscriptionSpec.model_validate(spec))
             self.state.subscriptions.add(sub)

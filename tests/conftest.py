@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import LocalBroker
-from streams.bus import KafkaBus
-from streams.s3server import LocalS3Server
-from streams.topics import TopicSpec, ensure_topics
+from streams._infra.broker import LocalBroker
+from streams._infra.bus import KafkaBus
+from streams._infra.s3server import LocalS3Server
+from streams._infra.topics import TopicSpec, ensure_topics
 
 TEST_SESSION_TIMEOUT_MS = 3000
 """Tansu delays a group join by about half the session timeout: keep it short in tests."""

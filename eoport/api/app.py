@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from eoport.config import CommonSettings
-from streams.delivery_ledger import DeliveryLedger
-from streams.subscriptions import Clock, SqliteSubscriptionStore, SubscriptionStore, utc_now
+from streams.deliver.ledger import DeliveryLedger
+from streams.deliver.subscriptions import Clock, SqliteSubscriptionStore, SubscriptionStore, utc_now
 
 DEFAULT_STATE_DIR = "./var/state"
 """Where the subscription store and the delivery ledger live when settings name none."""

@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from eoport.api.app import ApiState
-from streams.delivery import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
+from streams.deliver.service import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 
 PROCESS_METRICS = (DELIVERY_ATTEMPTS, DELIVERY_LATENCY)
 """Delivery metrics of the default registry, exposed here even when zero (they count

@@ -15,9 +15,9 @@ import uvicorn
 
 from eoport.api.app import ApiState, create_app, open_state
 from eoport.config import ApiSettings, DeliverySettings
-from streams.delivery import DeliveryService, RetryPolicy, publish_attempts, run_delivery
-from streams.delivery_ledger import DeliveryAttempt
-from streams.subscriptions import Clock, utc_now
+from streams.deliver.ledger import DeliveryAttempt
+from streams.deliver.service import DeliveryService, RetryPolicy, publish_attempts, run_delivery
+from streams.deliver.subscriptions import Clock, utc_now
 
 FETCH_WAIT_MAX_MS = 10
 """librdkafka ``fetch.wait.max.ms`` of the delivery consumer. Tansu holds a fetch for

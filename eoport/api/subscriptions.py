@@ -14,12 +14,8 @@ from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from eoport.api.app import ApiState
-from streams.delivery_ledger import (
-    DeliveryNotFoundError,
-    DeliveryStatus,
-    InvalidAckIdError,
-)
-from streams.subscriptions import (
+from streams.deliver.ledger import DeliveryNotFoundError, DeliveryStatus, InvalidAckIdError
+from streams.deliver.subscriptions import (
     QueueTarget,
     Subscription,
     SubscriptionNotFoundError,

@@ -63,10 +63,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if stage == "ingest":
         return _run_ingest(load(IngestSettings).model_copy(update=over), args)
     if stage == "assemble":
-        from streams.assembler import Assembler
-        from streams.chunkstream import SnapshotStore
-        from streams.objectstore import ObjectStore
-        from streams.topics import ensure_topics
+        from streams._infra.objectstore import ObjectStore
+        from streams._infra.topics import ensure_topics
+        from streams.assemble.snapshots import SnapshotStore
+        from streams.assemble.stage import Assembler
 
         s = load(AssemblerSettings).model_copy(update=over)
         bus = s.make_bus()
@@ -85,8 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     if stage == "focus":
         from sar.focus.fft import WisdomFile, configure_fft
-        from streams.topics import ensure_topics
-        from streams.worker import FocusWorker
+        from streams._infra.topics import ensure_topics
+        from streams.focus.stage import FocusWorker
 
         f = load(FocusWorkerSettings).model_copy(update=over)
         configure_fft(threads=f.fft_threads, effort=f"FFTW_{f.fft_effort.upper()}")
@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_ingest(s: IngestSettings, args: argparse.Namespace) -> int:
-    from streams.ingest import replay_pass
+    from streams.ingest.replay import replay_pass
 
     path = getattr(args, "file", None)
     if not path:

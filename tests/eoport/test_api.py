@@ -18,10 +18,10 @@ import uvicorn
 
 from eoport.api import ApiState, create_app, open_state
 from eoport.config import ApiSettings
-from streams.delivery import DeliveryService, RetryPolicy
-from streams.delivery_ledger import DeliveryLedger
-from streams.products import ProductRecord
-from streams.subscriptions import SqliteSubscriptionStore
+from streams.deliver.ledger import DeliveryLedger
+from streams.deliver.service import DeliveryService, RetryPolicy
+from streams.deliver.subscriptions import SqliteSubscriptionStore
+from streams.messages.products import ProductRecord
 
 T0 = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ import pytest
 
 from eoport.api.runtime import make_server, retry_policy, run_deliver_stage
 from eoport.config import ApiSettings, DeliverySettings, TopicNames
-from streams.broker import find_free_port
-from streams.bus import KafkaBus
-from streams.products import ProductRecord
+from streams._infra.bus import KafkaBus
+from streams._infra.ports import find_free_port
+from streams.messages.products import ProductRecord
 
 
 def product(burst_id: int) -> ProductRecord:

@@ -13,7 +13,7 @@ from eoport.config import (
     IngestSettings,
     load,
 )
-from streams.errors import ConfigurationError
+from streams._infra.errors import ConfigurationError
 
 
 def test_defaults_are_valid_and_distinct_per_process(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,7 +35,7 @@ def iw_pass(n_samples: int = 512, duration_s: float = 5.6) -> SimulatedDatatake:
 def truth_bursts(dt: SimulatedDatatake) -> dict[str, tuple[int, str, float]]:
     """Truth burst key -> (ESA burst ID, burst-map label, first line time GPS s) of every
     IW burst of a simulated pass (one polarisation: VV)."""
-    from streams.jobs import burst_key
+    from streams.messages.jobs import burst_key
 
     return {
         burst_key(int(dt.truth["data_take_id"]), swath, "VV", int(b["burst_id"])): (

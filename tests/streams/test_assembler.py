@@ -15,11 +15,12 @@ from sar.geo.burst_id import esa_burst_id, iw2_mid_time
 from sar.l0.bursts import burst_indices, split_bursts
 from sar.l0.packets import decode_packets
 from sar.sim.datatake import SimulatedDatatake
-from streams.burst_state import ChannelAssembler, Context
-from streams.chunks import Chunk, split_into_chunks
-from streams.jobs import EventRecord, JobRecord
-from streams.open_bursts import AuxTrack, BurstOutput
-from streams.reassembly import ChannelReassembler
+from streams.assemble.channel import ChannelAssembler, Context
+from streams.assemble.open_bursts import AuxTrack, BurstOutput
+from streams.assemble.reassembly import ChannelReassembler
+from streams.messages.chunks import Chunk, split_into_chunks
+from streams.messages.events import EventRecord
+from streams.messages.jobs import JobRecord
 from tests.streams.passdata import IW_RELATIVE_ORBIT, iw_pass, stripmap_pass, truth_bursts
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -314,7 +315,7 @@ def test_job_record_without_burst_id_fields_parses_with_defaults() -> None:
 
 @pytest.mark.parametrize("bad", [b"", b"{}"])
 def test_job_record_rejects_garbage(bad: bytes) -> None:
-    from streams.errors import SchemaError
+    from streams._infra.errors import SchemaError
 
     with pytest.raises(SchemaError, match="invalid focus job"):
         JobRecord.from_bytes(bad)

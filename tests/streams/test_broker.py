@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import TANSU_ENV_VAR, LocalBroker, find_tansu_binary
-from streams.bus import KafkaBus, KafkaConsumer
-from streams.errors import BrokerBinaryNotFoundError, BrokerUnavailableError, ConfigurationError
-from streams.lag import group_lag
-from streams.records import Record
-from streams.topics import TopicSpec, ensure_topics
+from streams._infra.broker import TANSU_ENV_VAR, LocalBroker, find_tansu_binary
+from streams._infra.bus import KafkaBus, KafkaConsumer
+from streams._infra.errors import (
+    BrokerBinaryNotFoundError,
+    BrokerUnavailableError,
+    ConfigurationError,
+)
+from streams._infra.lag import group_lag
+from streams._infra.records import Record
+from streams._infra.topics import TopicSpec, ensure_topics
 from tests.conftest import make_test_bus
 
 pytestmark = pytest.mark.broker

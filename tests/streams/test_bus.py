@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.broker import LocalBroker
-from streams.bus import MAX_RECORD_BYTES, KafkaBus, KafkaConsumer, records_by_partition
-from streams.chunks import MAX_CHUNK_PAYLOAD, Chunk, decode_chunk, encode_chunk
-from streams.errors import DeliveryError, PermanentError
-from streams.lag import end_offsets, group_lag
-from streams.records import Record
-from streams.topics import DEFAULT_TOPICS, ensure_topics
+from streams._infra.broker import LocalBroker
+from streams._infra.bus import MAX_RECORD_BYTES, KafkaBus, KafkaConsumer, records_by_partition
+from streams._infra.errors import DeliveryError, PermanentError
+from streams._infra.lag import end_offsets, group_lag
+from streams._infra.records import Record
+from streams._infra.topics import DEFAULT_TOPICS, ensure_topics
+from streams.messages.chunks import MAX_CHUNK_PAYLOAD, Chunk, decode_chunk, encode_chunk
 from tests.conftest import make_test_bus
 
 pytestmark = pytest.mark.broker

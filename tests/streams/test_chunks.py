@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.chunks import (
+from streams._infra.errors import ChunkError, PermanentError
+from streams.messages.chunks import (
     MAX_CHUNK_PAYLOAD,
     RELATIVE_ORBIT_HEADER,
     Chunk,
@@ -18,7 +19,6 @@ from streams.chunks import (
     relative_orbit_of,
     split_into_chunks,
 )
-from streams.errors import ChunkError, PermanentError
 
 T0 = datetime(2026, 11, 25, 17, 40, 1, 123456, tzinfo=UTC)
 

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.bus import KafkaBus
-from streams.chunks import encode_chunk, split_into_chunks
-from streams.chunkstream import ChannelOutput, ChunkStream, SnapshotStore, partition_snapshot_name
-from streams.ingest import replay_pass
-from streams.objectstore import ObjectStore
-from streams.reassembly import Gap, Segment
-from streams.records import Record
-from streams.topics import TopicSpec, ensure_topics
+from streams._infra.bus import KafkaBus
+from streams._infra.objectstore import ObjectStore
+from streams._infra.records import Record
+from streams._infra.topics import TopicSpec, ensure_topics
+from streams.assemble.chunkstream import ChannelOutput, ChunkStream
+from streams.assemble.reassembly import Gap, Segment
+from streams.assemble.snapshots import SnapshotStore, partition_snapshot_name
+from streams.ingest.replay import replay_pass
+from streams.messages.chunks import encode_chunk, split_into_chunks
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 

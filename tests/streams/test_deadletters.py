@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from streams.bus import KafkaBus
-from streams.deadletters import Backoff, dead_letter
-from streams.errors import ChunkError
-from streams.records import Record
+from streams._infra.bus import KafkaBus
+from streams._infra.deadletters import Backoff, dead_letter
+from streams._infra.errors import ChunkError
+from streams._infra.records import Record
 
 
 def test_dead_letter_keeps_the_record_and_names_the_failure() -> None:

@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from streams.bus import KafkaBus
-from streams.delivery import DeliveryService, RetryPolicy, publish_attempts, run_delivery
-from streams.delivery_ledger import DeliveryLedger, DeliveryStatus, InvalidAckIdError
-from streams.errors import ConfigurationError
-from streams.objectstore import ObjectStore
-from streams.products import ProductRecord
-from streams.s3server import LocalS3Server
-from streams.subscriptions import SqliteSubscriptionStore, Subscription, SubscriptionSpec
-from streams.subscriptions import new_subscription as _new_subscription
+from streams._infra.bus import KafkaBus
+from streams._infra.errors import ConfigurationError
+from streams._infra.objectstore import ObjectStore
+from streams._infra.s3server import LocalS3Server
+from streams.deliver.ledger import DeliveryLedger, DeliveryStatus, InvalidAckIdError
+from streams.deliver.service import DeliveryService, RetryPolicy, publish_attempts, run_delivery
+from streams.deliver.subscriptions import SqliteSubscriptionStore, Subscription, SubscriptionSpec
+from streams.deliver.subscriptions import new_subscription as _new_subscription
+from streams.messages.products import ProductRecord
 
 T0 = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
 AOI = {"type": "Polygon", "coordinates": [[[10, 45], [11, 45], [11, 46], [10, 46], [10, 45]]]}

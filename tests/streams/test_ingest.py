@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import LocalBroker
-from streams.bus import KafkaBus
-from streams.chunks import Chunk, decode_chunk
-from streams.ingest import X_BAND_CHANNEL_RATE_BYTES_PER_S, replay_channels, replay_pass
-from streams.reassembly import ChannelReassembler, Segment
-from streams.topics import TopicSpec, ensure_topics
+from streams._infra.broker import LocalBroker
+from streams._infra.bus import KafkaBus
+from streams._infra.topics import TopicSpec, ensure_topics
+from streams.assemble.reassembly import ChannelReassembler, Segment
+from streams.ingest.replay import X_BAND_CHANNEL_RATE_BYTES_PER_S, replay_channels, replay_pass
+from streams.messages.chunks import Chunk, decode_chunk
 from tests.conftest import make_test_bus
 
 pytestmark = pytest.mark.broker

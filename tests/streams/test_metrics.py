@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from streams.bus import KafkaBus
-from streams.ingest import replay_pass
-from streams.metrics import LagCollector
+from streams._infra.bus import KafkaBus
+from streams._infra.metrics import LagCollector
+from streams.ingest.replay import replay_pass
 
 pytestmark = pytest.mark.broker
 

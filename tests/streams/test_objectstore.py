@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from streams.errors import ConfigurationError, ObjectNotFoundError
-from streams.objectstore import ObjectStore
-from streams.s3server import LocalS3Server
+from streams._infra.errors import ConfigurationError, ObjectNotFoundError
+from streams._infra.objectstore import ObjectStore
+from streams._infra.s3server import LocalS3Server
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -21,14 +21,14 @@ import pytest
 from shapely.geometry import Point, shape
 
 from eoport.pipeline import LocalPipeline, WebhookReceiver, aoi_box
-from streams.broker import LocalBroker
-from streams.burst_state import ChannelAssembler, Context
-from streams.chunks import Chunk, encode_chunk, split_into_chunks
-from streams.jobs import EventRecord
-from streams.products import ProductRecord, make_product_id
-from streams.reassembly import ChannelReassembler
-from streams.records import Record
-from streams.topics import DEAD_LETTERS, EVENTS, L1_PRODUCTS
+from streams._infra.broker import LocalBroker
+from streams._infra.records import Record
+from streams._infra.topics import DEAD_LETTERS, EVENTS, L1_PRODUCTS
+from streams.assemble.channel import ChannelAssembler, Context
+from streams.assemble.reassembly import ChannelReassembler
+from streams.messages.chunks import Chunk, encode_chunk, split_into_chunks
+from streams.messages.events import EventRecord
+from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
 from tests.streams.test_worker import read_all
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from streams.errors import SchemaError
-from streams.products import (
+from streams._infra.errors import SchemaError
+from streams.messages.products import (
     STAC_EXTENSIONS,
     InvalidGeometryError,
     ProductRecord,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.chunks import Chunk, split_into_chunks
-from streams.errors import ChunkError
-from streams.reassembly import ChannelReassembler, Gap, Output, Segment
+from streams._infra.errors import ChunkError
+from streams.assemble.reassembly import ChannelReassembler, Gap, Output, Segment
+from streams.messages.chunks import Chunk, split_into_chunks
 
 T0 = datetime(2026, 11, 25, 17, 40, tzinfo=UTC)
 KEY = "MAT/p1/1"

@@ -11,8 +11,7 @@ import pytest
 from pydantic import ValidationError
 from shapely.geometry import box
 
-from streams.products import ProductAttributes
-from streams.subscriptions import (
+from streams.deliver.subscriptions import (
     LiveSubscriptionIndex,
     ProductFilter,
     SqliteSubscriptionStore,
@@ -25,6 +24,7 @@ from streams.subscriptions import (
     parse_filter,
     should_focus,
 )
+from streams.messages.products import ProductAttributes
 
 T0 = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
 IW2_VV = ProductAttributes(mode="IW", swath="IW2", polarisation="VV")

@@ -14,17 +14,18 @@ from pathlib import Path
 from shapely.geometry import Point, shape
 
 from sar.product.slc import read_slc
-from streams.burst_state import ChannelAssembler, Context
-from streams.bus import KafkaBus
-from streams.chunks import split_into_chunks
-from streams.deadletters import HEADER_ERROR
-from streams.jobs import EventRecord, JobRecord, raw_key
-from streams.objectstore import ObjectStore
-from streams.open_bursts import BurstOutput
-from streams.products import ProductRecord, make_product_id
-from streams.reassembly import ChannelReassembler
-from streams.records import Record
-from streams.worker import FocusWorker
+from streams._infra.bus import KafkaBus
+from streams._infra.deadletters import HEADER_ERROR
+from streams._infra.objectstore import ObjectStore
+from streams._infra.records import Record
+from streams.assemble.channel import ChannelAssembler, Context
+from streams.assemble.open_bursts import BurstOutput
+from streams.assemble.reassembly import ChannelReassembler
+from streams.focus.stage import FocusWorker
+from streams.messages.chunks import split_into_chunks
+from streams.messages.events import EventRecord
+from streams.messages.jobs import JobRecord, raw_key
+from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, stripmap_pass
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)

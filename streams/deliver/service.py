@@ -1,0 +1,462 @@
+"""Delivery of Level-1 products to their subscribers, exactly once per subscription.
+
+:class:`DeliveryService` is the pure core (clock and random source injectable): for a
+:class:`~streams.products.ProductRecord` it finds the matching subscriptions, skips the
+ones whose ledger already holds the product (a replay), attempts the others (webhook
+POST, object-store copy/link, pull-queue append) and records every outcome in the
+:class:`~streams.delivery_ledger.DeliveryLedger` before returning. Failed attempts are
+retried with exponential backoff and jitter (:class:`RetryPolicy`) by
+:meth:`DeliveryService.retry_due`; after the budget (attempts or age) a delivery is
+``failed``: kept, visible through the API, retried again on request. Nothing is dropped.
+
+:func:`run_delivery` is the consumer loop of the ``deliver`` stage: it commits an
+``l1-products`` offset only after the ledger recorded the outcome of its record, so the
+input is at-least-once and the effect exactly-once (architecture.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from prometheus_client import Counter, Histogram
+
+from streams._infra.bus import Consumer, Producer, records_by_partition
+from streams._infra.errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    SchemaError,
+    StreamError,
+)
+from streams._infra.records import Record
+from streams._infra.s3server import S3Endpoint
+from streams._infra.topics import DEAD_LETTERS, DELIVERIES
+from streams.deliver.ledger import DeliveryAttempt, DeliveryLedger, DeliveryStatus
+from streams.deliver.subscriptions import (
+    Clock,
+    LiveSubscriptionIndex,
+    ObjectStoreTarget,
+    QueueTarget,
+    Subscription,
+    SubscriptionNotFoundError,
+    SubscriptionStore,
+    WebhookTarget,
+    utc_now,
+)
+from streams.deliver.targets import copy_to_prefix, post_webhook
+from streams.messages.products import ProductRecord
+
+log = logging.getLogger(__name__)
+
+DELIVERY_ATTEMPTS = Counter(
+    "eoport_delivery_attempts",
+    "Delivery attempts by target kind and outcome",
+    ["kind", "status"],
+)
+DELIVERY_LATENCY = Histogram(
+    "eoport_delivery_latency_seconds",
+    "Sensing stop to delivered, per subscription delivery, s",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to retry a failed delivery and when to give up.
+
+    Parameters
+    ----------
+    max_attempts
+        Attempts per retry budget (the first one included) before ``failed``.
+    base_delay_s
+        Delay before the second attempt, s; doubles with every further attempt.
+    max_delay_s
+        Cap of the delay, s.
+    max_age_s
+        Give up once this many seconds passed since the budget began, s.
+    jitter
+        Fraction of the delay drawn at random: the delay is
+        ``d * (1 - jitter * u)`` with ``u`` uniform in [0, 1), spreading retries of
+        many deliveries to a recovering endpoint.
+    """
+
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 600.0
+    max_age_s: float = 24 * 3600.0
+    jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigurationError("retry policy: max_attempts must be at least 1")
+        if self.base_delay_s < 0 or self.max_delay_s < self.base_delay_s:
+            raise ConfigurationError("retry policy: need 0 <= base_delay_s <= max_delay_s")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ConfigurationError("retry policy: jitter must be within [0, 1]")
+
+    def delay_s(self, attempt: int, rng: random.Random) -> float:
+        """Delay after the ``attempt``-th failed attempt (1-based) of a budget, s."""
+        nominal = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempt - 1))
+        return nominal * (1.0 - self.jitter * rng.random())
+
+
+class DeliveryService:
+    """Match products to subscriptions and deliver them, recording every attempt.
+
+    Parameters
+    ----------
+    subscriptions
+        Subscription store (the index follows its revision).
+    ledger
+        Delivery ledger and pull queues.
+    policy
+        Retry policy.
+    clock
+        Returns the current aware UTC time (tests pass a fake one).
+    http
+        HTTP client for webhooks (one with default settings if ``None``).
+    s3
+        S3 endpoint for ``s3://`` sources and destinations.
+    rng
+        Random source for backoff jitter.
+    on_attempt
+        Called with every recorded attempt (e.g. to publish it on ``deliveries``); from
+        worker threads when ``max_parallel > 1``, so it must be thread-safe.
+    max_parallel
+        Deliveries of one product (or of one batch of due retries) run concurrently on
+        this many threads, so a slow endpoint does not hold back the others.
+    """
+
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        ledger: DeliveryLedger,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock = utc_now,
+        http: httpx.Client | None = None,
+        s3: S3Endpoint | None = None,
+        rng: random.Random | None = None,
+        on_attempt: Callable[[DeliveryAttempt], None] | None = None,
+        max_parallel: int = 8,
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.index = LiveSubscriptionIndex(subscriptions)
+        self.ledger = ledger
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self._own_http = http is None
+        self.http = http if http is not None else httpx.Client()
+        self.s3 = s3
+        self.rng = rng or random.Random()
+        self.on_attempt = on_attempt
+        self._pool = (
+            ThreadPoolExecutor(max_parallel, thread_name_prefix="eoport-deliver")
+            if max_parallel > 1
+            else None
+        )
+
+    def close(self) -> None:
+        """Stop the worker threads; release the HTTP client if the service created it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._own_http:
+            self.http.close()
+
+    def _run(self, jobs: list[Callable[[], DeliveryAttempt]]) -> list[DeliveryAttempt]:
+        if self._pool is None or len(jobs) < 2:
+            return [job() for job in jobs]
+        futures = [self._pool.submit(job) for job in jobs]
+        wait(futures)
+        return [f.result() for f in futures]
+
+    # ------------------------------------------------------------------ public
+
+    def handle(self, product: ProductRecord) -> list[DeliveryAttempt]:
+        """Deliver a new product to every matching subscription not served yet.
+
+        Returns the attempts made now (empty for a replayed product); every outcome is
+        in the ledger when this returns.
+        """
+        jobs: list[Callable[[], DeliveryAttempt]] = []
+        for sub in self.index.match_product(product):
+            if self.ledger.get(sub.id, product.product_id) is not None:
+                continue
+            jobs.append(functools.partial(self._attempt, sub, product, None))
+        return self._run(jobs)
+
+    def retry_due(self, limit: int = 100) -> list[DeliveryAttempt]:
+        """Attempt every pending delivery whose retry time has come."""
+        jobs: list[Callable[[], DeliveryAttempt]] = []
+        for previous, product in self.ledger.due(self.clock(), limit):
+            try:
+                sub = self.subscriptions.get(previous.subscription_id)
+            except SubscriptionNotFoundError:
+                jobs.append(
+                    functools.partial(self._give_up, previous, product, "subscription deleted")
+                )
+                continue
+            jobs.append(functools.partial(self._attempt, sub, product, previous))
+        return self._run(jobs)
+
+    def request_retry(self, subscription_id: str, product_id: str) -> DeliveryAttempt:
+        """Schedule a failed (or pending) delivery for an attempt now, with a new budget."""
+        return self.ledger.request_retry(subscription_id, product_id, self.clock())
+
+    def next_retry(self) -> datetime | None:
+        """When the earliest pending retry is due (``None``: nothing pending)."""
+        return self.ledger.next_retry()
+
+    # ------------------------------------------------------------------ core
+
+    def _send(self, sub: Subscription, product: ProductRecord) -> None:
+        target = sub.target
+        if isinstance(target, WebhookTarget):
+            post_webhook(self.http, target, sub.id, product)
+        elif isinstance(target, ObjectStoreTarget):
+            copy_to_prefix(target, product, self.s3)
+        else:  # pragma: no cover - queue deliveries do not come here
+            raise PermanentError(f"no sender for target kind {target.kind!r}")
+
+    def _attempt(
+        self, sub: Subscription, product: ProductRecord, previous: DeliveryAttempt | None
+    ) -> DeliveryAttempt:
+        now = self.clock()
+        number = 1 if previous is None else previous.attempt + 1
+        base = {
+            "subscription_id": sub.id,
+            "product_id": product.product_id,
+            "target_kind": sub.target.kind,
+            "target": sub.target.describe,
+            "attempt": number,
+            "first_attempt": now if previous is None else previous.first_attempt,
+            "last_attempt": now,
+            "budget_start": 0 if previous is None else previous.budget_start,
+            "budget_started": now if previous is None else (previous.budget_started or now),
+        }
+        payload = product.with_timestamp("delivered", now)
+        if isinstance(sub.target, QueueTarget):
+            attempt = self._delivered(base, payload, now)
+            self.ledger.record_enqueued(attempt, payload)
+            return self._after(attempt)
+        try:
+            self._send(sub, payload)
+        except PermanentError as exc:
+            attempt = DeliveryAttempt.model_validate(
+                {**base, "status": DeliveryStatus.FAILED, "error": str(exc)}
+            )
+        except (StreamError, OSError, httpx.HTTPError) as exc:
+            attempt = self._retry_or_fail(base, str(exc) or type(exc).__name__, now)
+        else:
+            attempt = self._delivered(base, payload, self.clock())
+        self.ledger.record(
+            attempt, payload if attempt.status is DeliveryStatus.DELIVERED else product
+        )
+        return self._after(attempt)
+
+    def _delivered(
+        self, base: dict[str, object], payload: ProductRecord, when: datetime
+    ) -> DeliveryAttempt:
+        latency = (when - payload.sensing_stop).total_seconds()  # sensing stop -> acknowledged
+        return DeliveryAttempt.model_validate(
+            {
+                **base,
+                "status": DeliveryStatus.DELIVERED,
+                "delivered_at": when,
+                "latency_s": latency,
+            }
+        )
+
+    def _retry_or_fail(self, base: dict[str, object], error: str, now: datetime) -> DeliveryAttempt:
+        number = int(str(base["attempt"]))
+        in_budget = number - int(str(base["budget_start"]))
+        started = base["budget_started"]
+        assert isinstance(started, datetime)
+        age_s = (now - started).total_seconds()
+        if in_budget >= self.policy.max_attempts or age_s >= self.policy.max_age_s:
+            why = (
+                f"{in_budget} attempts"
+                if in_budget >= self.policy.max_attempts
+                else f"{age_s:.0f} s since the first attempt"
+            )
+            return DeliveryAttempt.model_validate(
+                {**base, "status": DeliveryStatus.FAILED, "error": f"{error} (gave up after {why})"}
+            )
+        delay = self.policy.delay_s(in_budget, self.rng)
+        return DeliveryAttempt.model_validate(
+            {
+                **base,
+                "status": DeliveryStatus.PENDING,
+                "error": error,
+                "next_retry": now + timedelta(seconds=delay),
+            }
+        )
+
+    def _give_up(
+        self, previous: DeliveryAttempt, product: ProductRecord, reason: str
+    ) -> DeliveryAttempt:
+        attempt = previous.model_copy(
+            update={"status": DeliveryStatus.FAILED, "error": reason, "next_retry": None}
+        )
+        self.ledger.record(attempt, product)
+        return self._after(attempt)
+
+    def _after(self, attempt: DeliveryAttempt) -> DeliveryAttempt:
+        DELIVERY_ATTEMPTS.labels(kind=attempt.target_kind, status=attempt.status.value).inc()
+        if attempt.status is DeliveryStatus.DELIVERED and attempt.latency_s is not None:
+            DELIVERY_LATENCY.observe(attempt.latency_s)
+        if self.on_attempt is not None:
+            self.on_attempt(attempt)
+        return attempt
+
+
+# ---------------------------------------------------------------------------- consumer loop
+
+
+def publish_attempts(
+    producer: Producer, topic: str = DELIVERIES
+) -> Callable[[DeliveryAttempt], None]:
+    """An ``on_attempt`` callback that sends each attempt to ``deliveries`` (key:
+    subscription id). Flush the producer before committing input offsets."""
+
+    def send(attempt: DeliveryAttempt) -> None:
+        producer.send(topic, attempt.subscription_id, attempt.to_bytes())
+
+    return send
+
+
+def _product_of(record: Record) -> ProductRecord:
+    product = ProductRecord.from_bytes(record.value)
+    stamp = record.timestamp
+    if stamp is not None and "kafka_append" not in product.timeline:
+        product = product.with_timestamp("kafka_append", stamp)
+    return product
+
+
+def process_batch(
+    records: Iterable[Record],
+    service: DeliveryService,
+    consumer: Consumer,
+    producer: Producer | None = None,
+    dead_letters_topic: str = DEAD_LETTERS,
+) -> int:
+    """Deliver a batch of ``l1-products`` records, then commit them.
+
+    Every record's outcome is in the ledger (and, with ``producer``, flushed to
+    ``deliveries``) before the last offset of each partition is committed. A record that
+    is not a product record is logged (and, with ``producer``, sent to ``dead-letters``
+    with an ``x-error`` header) and committed.
+
+    Returns
+    -------
+    int
+        Number of delivery attempts made.
+    """
+    batch = list(records)
+    made = 0
+    for record in batch:
+        try:
+            product = _product_of(record)
+        except SchemaError as exc:
+            log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+            if producer is not None:
+                producer.send(
+                    dead_letters_topic,
+                    record.key or "",
+                    record.value,
+                    headers={
+                        "x-error": str(exc).encode(),
+                        "x-error-class": type(exc).__name__.encode(),
+                        "x-source": f"{record.topic}/{record.partition}/{record.offset}".encode(),
+                    },
+                )
+            continue
+        made += len(service.handle(product))
+    if producer is not None:
+        producer.flush()
+    for part in records_by_partition(batch).values():
+        try:
+            consumer.commit(part[-1])
+        except RetryableError as exc:
+            # the partition moved to another member (or the broker is away): whoever
+            # reads these records again finds them in the ledger, so nothing is doubled
+            log.warning(
+                "commit of %s[%d]@%d failed: %s",
+                part[-1].topic,
+                part[-1].partition,
+                part[-1].offset,
+                exc,
+            )
+    return made
+
+
+def run_delivery(
+    consumer: Consumer,
+    service: DeliveryService,
+    *,
+    producer: Producer | None = None,
+    dead_letters_topic: str = DEAD_LETTERS,
+    stop: threading.Event | None = None,
+    poll_timeout_s: float = 0.5,
+    max_records: int = 100,
+    idle_callback: Callable[[], None] | None = None,
+) -> int:
+    """The ``deliver`` stage: consume ``l1-products``, deliver, retry, commit after record.
+
+    Parameters
+    ----------
+    consumer
+        Subscribed to ``l1-products`` with auto-commit off.
+    service
+        The delivery core.
+    producer
+        If given, undecodable records go to ``dead_letters_topic`` (flushed before
+        commits); pass ``on_attempt=publish_attempts(producer)`` to the service to also
+        publish every attempt on ``deliveries``.
+    dead_letters_topic
+        Topic for records that are not product records.
+    stop
+        Set it to end the loop (checked between polls).
+    poll_timeout_s
+        Longest wait for new records, s (also bounds the lateness of due retries).
+    max_records
+        Records per poll.
+    idle_callback
+        Called after every poll (tests, progress).
+
+    Returns
+    -------
+    int
+        Number of delivery attempts made (first attempts and retries).
+    """
+    stop = stop or threading.Event()
+    made = 0
+    while not stop.is_set():
+        # wait for the first record only, then take what is already fetched: a batch
+        # poll would hold the first record until the batch fills or the timeout ends
+        records = consumer.poll(timeout_s=poll_timeout_s, max_records=1)
+        if records and max_records > 1:
+            records += consumer.poll(timeout_s=0.0, max_records=max_records - 1)
+        if records:
+            made += process_batch(records, service, consumer, producer, dead_letters_topic)
+        made += len(service.retry_due())
+        if producer is not None:
+            producer.flush()
+        if idle_callback is not None:
+            idle_callback()
+        if not records:
+            due = service.next_retry()
+            if due is not None:
+                wait = (due - service.clock()).total_seconds()
+                if 0 < wait < poll_timeout_s:
+                    time.sleep(wait)
+    return made

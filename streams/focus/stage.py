@@ -1,0 +1,357 @@
+"""The ``focus`` stage: ``focus-jobs`` in, SLC products in the object store and
+``l1-products`` records out.
+
+For each job (one burst or stripmap block): fetch the raw packets named by the claim
+check, decode them (:func:`sar.l0.packets.decode_packets`), build the orbit from the
+job's state vectors extended by propagation over the burst's margins
+(:func:`sar.geo.propagate.extend_orbit`), focus (:func:`sar.process.focus_packets`),
+write the SLC (HDF5, uncompressed: gzip saves 1.2x for ~5 s per burst) atomically under
+``products/{product_id}.h5`` where ``product_id = make_product_id(burst_key, version)``,
+publish the :class:`~streams.products.ProductRecord`, flush, and only then commit the job.
+
+- A worker killed mid-burst leaves its job uncommitted: after the group rebalances,
+  another member focuses it again and overwrites the same object with the same id.
+- :class:`~streams.errors.RetryableError` (object store, broker): retried with backoff,
+  offset not committed.
+- Permanent failures (job not parseable, raw object missing, corrupt packets, a burst that
+  cannot be focused: any :class:`sar.errors.SarError`): the job goes to ``dead-letters``
+  with the reason and an ``events`` record ``focus-failed`` is published; then commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+from prometheus_client import Counter, Histogram
+
+from sar.errors import SarError
+from sar.focus.fft import WisdomFile
+from sar.focus.tops import recycle_output
+from sar.geo.orbit import Orbit
+from sar.geo.propagate import extend_orbit
+from sar.l0.packets import decode_packets
+from sar.process import ORBIT_MARGIN, focus_packets
+from sar.product.geogrid import footprint_geojson
+from sar.product.slc import write_slc
+from sar.timeutil import gps_seconds_to_utc
+from streams._infra.bus import KafkaBus, KafkaConsumer, KafkaProducer
+from streams._infra.deadletters import Backoff, dead_letter
+from streams._infra.errors import PermanentError, RetryableError
+from streams._infra.objectstore import ObjectStore
+from streams._infra.records import Record
+from streams._infra.topics import DEAD_LETTERS, EVENTS, FOCUS_JOBS, L1_PRODUCTS
+from streams.assemble.stage import FETCH_WAIT_MAX_MS, flush_reliably
+from streams.messages.events import EventRecord
+from streams.messages.jobs import JobRecord
+from streams.messages.products import ProductAttributes, ProductRecord, make_product_id
+
+log = logging.getLogger(__name__)
+
+FOCUS_SECONDS = Histogram(
+    "eoport_focus_seconds",
+    "Wall time to fetch, decode, focus and write one burst, s",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+)
+JOBS_DONE = Counter("eoport_focus_jobs", "Focus jobs finished by outcome", ["outcome"])
+
+FocusFilter = Callable[[JobRecord], bool]
+"""Decides whether a job is worth focusing (e.g. its predicted footprint touches an AOI)."""
+
+
+class FocusFailedError(PermanentError):
+    """A job that cannot be turned into a product (corrupt packets, unfocusable burst)."""
+
+
+def orbit_of(job: JobRecord) -> Orbit:
+    """The job's state vectors, extended by propagation to cover the burst +-
+    :data:`sar.process.ORBIT_MARGIN` s.
+
+    Raises
+    ------
+    FocusFailedError
+        With fewer than two state vectors.
+    """
+    svs = job.state_vectors
+    if len(svs) < 2:
+        raise FocusFailedError(f"{job.burst_key}: {len(svs)} state vectors, need 2")
+    orbit = Orbit(
+        np.array([s.time for s in svs], dtype=np.float64),
+        np.array([s.position for s in svs], dtype=np.float64),
+        np.array([s.velocity for s in svs], dtype=np.float64),
+    )
+    return extend_orbit(
+        orbit, job.sensing_start_gps - ORBIT_MARGIN, job.sensing_stop_gps + ORBIT_MARGIN
+    )
+
+
+def orbit_state_of(job: JobRecord) -> Literal["ascending", "descending"] | None:
+    """``ascending`` when the satellite moves north at the burst (ECEF z velocity > 0; the
+    same in the inertial frame), ``descending`` otherwise; ``None`` without vectors."""
+    mid = 0.5 * (job.sensing_start_gps + job.sensing_stop_gps)
+    if not job.state_vectors:
+        return None
+    nearest = min(job.state_vectors, key=lambda s: abs(s.time - mid))
+    return "ascending" if nearest.velocity[2] > 0 else "descending"
+
+
+@dataclass
+class WorkerStats:
+    """What one worker did."""
+
+    products: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retries: int = 0
+    failed_keys: list[str] = field(default_factory=list)
+    focus_s: list[float] = field(default_factory=list)
+
+
+class FocusWorker:
+    """One focusing worker (a member of the ``focus`` consumer group).
+
+    Parameters
+    ----------
+    bus, store
+        Kafka bus and object store (raw bursts in, products out).
+    processing_version
+        Goes into the product id: reprocessing with another version gives new ids.
+    group_id, jobs_topic, products_topic, events_topic, dead_letters_topic
+        Consumer group and topic names.
+    products_prefix
+        Object-store key prefix of products.
+    focus_filter
+        Optional: jobs for which it returns ``False`` are committed without focusing
+        (an ``events`` record says so). Hook for AOI-driven processing
+        (:func:`streams.subscriptions.should_focus` on the job's predicted footprint).
+    max_attempts
+        Attempts of a job failing with a retryable error before it is dead-lettered.
+    fft_wisdom
+        Optional FFTW wisdom file, rewritten after a burst that created new plans.
+    """
+
+    def __init__(
+        self,
+        bus: KafkaBus,
+        store: ObjectStore,
+        *,
+        processing_version: str = "0.1.0",
+        group_id: str = "eoport-focus",
+        jobs_topic: str = FOCUS_JOBS,
+        products_topic: str = L1_PRODUCTS,
+        events_topic: str = EVENTS,
+        dead_letters_topic: str = DEAD_LETTERS,
+        products_prefix: str = "products",
+        focus_filter: FocusFilter | None = None,
+        max_attempts: int = 8,
+        on_product: Callable[[ProductRecord], None] | None = None,
+        fft_wisdom: WisdomFile | None = None,
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.processing_version = processing_version
+        self.group_id = group_id
+        self.jobs_topic = jobs_topic
+        self.products_topic = products_topic
+        self.events_topic = events_topic
+        self.dead_letters_topic = dead_letters_topic
+        self.products_prefix = products_prefix.strip("/")
+        self.focus_filter = focus_filter
+        self.max_attempts = max_attempts
+        self.on_product = on_product
+        self.fft_wisdom = fft_wisdom
+        self.stats = WorkerStats()
+
+    def focus(self, job: JobRecord, kafka_append: datetime | None = None) -> ProductRecord:
+        """Fetch, decode, focus and write one job's product; return its record.
+
+        Raises
+        ------
+        RetryableError
+            Object store unavailable.
+        PermanentError
+            Raw object missing, corrupt packets, burst that cannot be focused.
+        """
+        start = datetime.now(UTC)
+        t0 = time.perf_counter()
+        data = self.store.get_bytes(job.raw_url)
+        try:
+            packets = decode_packets(data, strict=False)
+            orbit = orbit_of(job)
+            products = list(
+                focus_packets(packets, orbit=orbit, relative_orbit=job.relative_orbit or None)
+            )
+        except SarError as exc:
+            raise FocusFailedError(f"{job.burst_key}: {exc}") from exc
+        if not products:
+            raise FocusFailedError(f"{job.burst_key}: focusing gave no product")
+        slc = products[0].slc
+        end = datetime.now(UTC)
+        if self.fft_wisdom is not None:
+            try:
+                self.fft_wisdom.save_if_changed()
+            except OSError as exc:  # the product matters more than the plan cache
+                log.warning("cannot save FFTW wisdom to %s: %s", self.fft_wisdom.path, exc)
+        product_id = make_product_id(job.burst_key, self.processing_version)
+        url = self.store.url(f"{self.products_prefix}/{product_id}.h5")
+        history: dict[str, Any] = {
+            "processor": "eoport", "version": self.processing_version,
+            "burst_key": job.burst_key, "status": job.status, "raw_url": job.raw_url,
+        }  # fmt: skip
+        try:
+            footprint = footprint_geojson(slc)
+            with self.store.open_write(url) as handle:
+                write_slc(handle, slc, history=history, compression="none")
+                size = handle.tell()
+        except SarError as exc:
+            raise FocusFailedError(f"{job.burst_key}: cannot write product: {exc}") from exc
+        finally:
+            # the next burst of this shape is focused into the same (mapped) memory
+            image = slc.image
+            del slc, products
+            recycle_output(image)
+        written = datetime.now(UTC)
+        timeline = dict(job.timeline)
+        if kafka_append is not None:
+            timeline.setdefault("job_append", kafka_append)
+        timeline.update(focus_start=start, focus_end=end, product_written=written)
+        elapsed = time.perf_counter() - t0
+        FOCUS_SECONDS.observe(elapsed)
+        self.stats.focus_s.append(elapsed)
+        return ProductRecord(
+            burst_key=job.burst_key,
+            processing_version=self.processing_version,
+            mode=job.mode,
+            swath=job.swath,
+            polarisation=job.polarisation,
+            burst_id=job.burst_id,
+            data_take_id=job.data_take_id,
+            relative_orbit=job.relative_orbit or None,
+            burst_label=job.burst_label or None,
+            orbit_state=orbit_state_of(job),
+            anx_datetime=(
+                None if job.anx_time_gps is None else gps_seconds_to_utc(job.anx_time_gps)
+            ),
+            footprint=footprint,
+            sensing_start=job.sensing_start,
+            sensing_stop=job.sensing_stop,
+            url=url,
+            size_bytes=size,
+            quality={
+                "packets": float(job.packet_count),
+                "missing_lines": float(sum(b - a + 1 for a, b in job.missing_pri)),
+                "complete": 1.0 if job.status == "complete" else 0.0,
+                "focus_seconds": elapsed,
+            },
+            timeline=timeline,
+        )
+
+    def handle(self, record: Record, producer: KafkaProducer) -> None:
+        """Process one ``focus-jobs`` record to a durable outcome (product or dead letter)
+        and flush; raises :class:`RetryableError` only when the caller should retry."""
+        try:
+            job = JobRecord.from_bytes(record.value)
+            if self.focus_filter is not None and not self.focus_filter(job):
+                self.stats.skipped += 1
+                JOBS_DONE.labels("skipped").inc()
+                event = EventRecord(kind="focus-failed", source=job.burst_key,
+                                    detail={"skipped": "no subscription needs it"})  # fmt: skip
+                producer.send(self.events_topic, event.source, event.to_bytes())
+                flush_reliably(producer)
+                return
+            product = self.focus(job, record.timestamp)
+        except PermanentError as exc:
+            self._dead_letter(record, exc, producer)
+            return
+        producer.send(self.products_topic, product.product_id, product.to_bytes())
+        flush_reliably(producer)
+        self.stats.products += 1
+        JOBS_DONE.labels("product").inc()
+        if self.on_product is not None:
+            self.on_product(product)
+
+    def _dead_letter(self, record: Record, exc: Exception, producer: KafkaProducer) -> None:
+        log.error("focus job %s failed permanently: %s", record.key, exc)
+        self.stats.failed += 1
+        self.stats.failed_keys.append(record.key or "")
+        JOBS_DONE.labels("failed").inc()
+        d = dead_letter(record, exc, "focus", self.dead_letters_topic)
+        producer.send(d.topic, d.key, d.value, d.headers)
+        event = EventRecord(
+            kind="focus-failed", source=record.key or "",
+            detail={"error": str(exc), "error_class": type(exc).__name__,
+                    "offset": record.offset, "partition": record.partition},
+        )  # fmt: skip
+        producer.send(self.events_topic, event.source, event.to_bytes())
+        flush_reliably(producer)
+
+    def run(self, stop: threading.Event, poll_timeout_s: float = 0.2) -> WorkerStats:
+        """Consume jobs one at a time until ``stop`` is set."""
+        consumer = self.bus.consumer(
+            self.group_id,
+            [self.jobs_topic],
+            config={"fetch.wait.max.ms": FETCH_WAIT_MAX_MS, "max.poll.interval.ms": 600_000},
+        )
+        producer = self.bus.producer()
+        try:
+            while not stop.is_set():
+                try:
+                    records = consumer.poll(poll_timeout_s, max_records=1)
+                except RetryableError as exc:
+                    log.warning("focus worker poll failed: %s", exc)
+                    time.sleep(0.5)
+                    continue
+                for record in records:
+                    self._process(record, consumer, producer, stop)
+        finally:
+            consumer.close()
+            producer.close()
+        return self.stats
+
+    def _process(
+        self,
+        record: Record,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        stop: threading.Event,
+    ) -> None:
+        backoff = Backoff(initial_s=0.5, max_s=30.0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.handle(record, producer)
+                break
+            except RetryableError as exc:
+                self.stats.retries += 1
+                if attempt >= self.max_attempts:
+                    self._dead_letter(record, exc, producer)
+                    break
+                if stop.is_set():
+                    return  # not committed: another worker (or our restart) redoes it
+                log.warning("focus job %s: %s (attempt %d), retrying", record.key, exc, attempt)
+                time.sleep(backoff.delay_s())
+        try:
+            consumer.commit(record)
+        except RetryableError as exc:
+            log.warning("commit of job %s failed: %s (it may be redone)", record.key, exc)
+
+
+def subscription_filter(index: Any) -> FocusFilter:
+    """A :data:`FocusFilter` asking ``index.should_focus`` (a
+    :class:`streams.subscriptions.LiveSubscriptionIndex`) about the job's predicted
+    footprint; jobs without a predicted footprint are always focused."""
+
+    def wanted(job: JobRecord) -> bool:
+        if job.footprint is None:
+            return True
+        attrs = ProductAttributes(mode=job.mode, swath=job.swath, polarisation=job.polarisation)
+        return bool(index.should_focus(job.footprint, attrs))
+
+    return wanted

@@ -1,0 +1,111 @@
+"""Focus jobs and pipeline events: the values of ``focus-jobs`` and ``events``.
+
+A :class:`JobRecord` is a claim check (architecture.md, topic ``focus-jobs``): the burst's
+raw packets live in the object store under :func:`raw_key`, the record carries what a
+worker needs besides them (identity, sensing times, the state vectors decoded from the
+sub-commutated ancillary data, the latency timeline so far). Every effect downstream is
+keyed by the burst key, so a job published twice (assembler restarted from a snapshot)
+produces the same product once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from streams._infra.errors import SchemaError
+
+JobStatus = Literal["complete", "incomplete"]
+"""``complete``: last packet and aux arrived; ``incomplete``: flushed with packets missing
+(timeout, pass end, or a gap in the channel while the burst was open)."""
+
+
+def burst_key(data_take_id: int, swath: str, pol: str, burst_id: int) -> str:
+    """The burst key ``datatake/swath/pol/burst``: data-take id in hex (as in ESA product
+    names), swath (``IW2``, ``S6``), polarisation, and for TOPS bursts the ESA burst ID
+    (:mod:`streams.burst_ids`; e.g. ``05A5A5/IW1/VV/249424`` for ``t117_249424_iw1``),
+    for stripmap the block number (``05A5A5/S6/VV/3``)."""
+    return f"{data_take_id:06X}/{swath}/{pol}/{burst_id}"
+
+
+def raw_key(key: str) -> str:
+    """Object-store key of a burst's raw packets: ``raw/{datatake}/{swath}/{pol}/{burst}.dat``."""
+    return f"raw/{key}.dat"
+
+
+class StateVector(BaseModel):
+    """One orbit state vector from the sub-commutated ancillary data (ECEF, GPS s)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: float
+    position: tuple[float, float, float]
+    velocity: tuple[float, float, float]
+
+
+class JobRecord(BaseModel):
+    """One focus job (value of ``focus-jobs``, key :attr:`burst_key`).
+
+    Times in ``timeline`` are aware UTC datetimes (stages of
+    :data:`streams.products.TIMELINE_STAGES`); ``sensing_start``/``sensing_stop`` are the
+    datation of the first and last echo packet, GPS seconds also given as UTC.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    burst_key: str = Field(min_length=1)
+    status: JobStatus = "complete"
+    source: str = Field(description="raw-chunks key the burst came from")
+    mode: str
+    swath: str
+    polarisation: str
+    burst_id: int = Field(ge=0, description="ESA burst ID (TOPS) or block number (stripmap)")
+    data_take_id: int = Field(ge=0)
+    relative_orbit: int = Field(
+        default=0, ge=0, le=175, description="track of the pass, 0 when unknown"
+    )
+    burst_label: str = Field(
+        default="", description="ESA burst-map label t{track:03d}_{id:06d}_iw{n} (TOPS)"
+    )
+    anx_time_gps: float | None = Field(
+        default=None, description="ascending-node crossing used for the burst ID, GPS s"
+    )
+    sensing_start: AwareDatetime
+    sensing_stop: AwareDatetime
+    sensing_start_gps: float
+    sensing_stop_gps: float
+    packet_count: int = Field(ge=0)
+    first_pri_count: int = Field(ge=0)
+    last_pri_count: int = Field(ge=0)
+    missing_pri: list[tuple[int, int]] = Field(
+        default_factory=list, description="inclusive PRI-count ranges absent inside the burst"
+    )
+    gaps: list[dict[str, Any]] = Field(
+        default_factory=list, description="channel gaps seen while the burst was open"
+    )
+    pri_s: float = Field(gt=0)
+    aux_status: Literal["complete", "extrapolated"] = "complete"
+    state_vectors: list[StateVector]
+    raw_url: str
+    raw_bytes: int = Field(ge=0)
+    footprint: dict[str, Any] | None = None
+    timeline: dict[str, AwareDatetime] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """UTF-8 JSON."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> JobRecord:
+        """Parse a ``focus-jobs`` value.
+
+        Raises
+        ------
+        SchemaError
+            If the value is not a job record.
+        """
+        try:
+            return cls.model_validate_json(data)
+        except ValueError as exc:
+            raise SchemaError(f"invalid focus job: {str(exc).splitlines()[0]}") from exc

@@ -1,0 +1,407 @@
+"""Level-1 product records: the value of the ``l1-products`` topic and the STAC Item source.
+
+A :class:`ProductRecord` describes one focused burst: its deterministic id (hash of the
+burst key and the processing version, so a replayed focus job rewrites the same product),
+footprint, sensing times, where the product lies in the object store, quality figures and
+the latency timeline collected along the chain (all UTC). :meth:`ProductRecord.to_stac_item`
+turns it into a STAC 1.0 Item with the ``sar``, ``sat``, ``processing``, ``timestamps``
+and ``product`` extensions.
+
+GeoJSON geometry validation (:func:`parse_geometry`, :mod:`streams.geometry`) is
+re-exported here, so footprints and subscription AOIs follow exactly the same rules
+(RFC 7946: lon/lat degrees, WGS84).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from shapely import geometry as sgeom
+
+from streams._infra.errors import SchemaError
+from streams.messages.geometry import (
+    MAX_POSITIONS,
+    InvalidGeometryError,
+    parse_geometry,
+    plain_geometry,
+)
+
+__all__ = [
+    "C_BAND_CENTER_FREQUENCY_GHZ", "MAX_POSITIONS", "MODES", "POLARISATIONS", "PRODUCT_ID_PREFIX",
+    "PRODUCT_TYPES", "STAC_EXTENSIONS", "STAC_VERSION", "SWATHS", "TIMELINE_STAGES",
+    "InvalidGeometryError", "ProductAttributes", "ProductRecord", "make_product_id",
+    "parse_geometry", "plain_geometry",
+]  # fmt: skip
+
+PRODUCT_ID_PREFIX = "S1L1-"
+"""Prefix of every product id (the rest is a hash, see :func:`make_product_id`)."""
+
+MODES = frozenset({"IW", "EW", "SM", "WV"})
+"""Sentinel-1 acquisition modes (stripmap beams S1..S6 are reported as mode ``SM``)."""
+
+SWATHS = frozenset(
+    {"IW1", "IW2", "IW3", "EW1", "EW2", "EW3", "EW4", "EW5", "WV1", "WV2"}
+    | {f"S{i}" for i in range(1, 7)}
+)
+"""Sub-swath / beam identifiers."""
+
+POLARISATIONS = frozenset({"HH", "HV", "VH", "VV"})
+"""Single-channel polarisations (transmit, receive)."""
+
+PRODUCT_TYPES = frozenset({"SLC", "GRD", "RAW"})
+"""Product types eoport knows (``SLC``: a focused single-look complex burst)."""
+
+TIMELINE_STAGES = (
+    "sensing_start",
+    "sensing_stop",
+    "station_receive",
+    "kafka_append",
+    "burst_complete",
+    "aux_complete",
+    "focus_start",
+    "focus_end",
+    "product_written",
+    "delivered",
+)
+"""Latency timeline stages in chain order (architecture.md, "Latency timeline")."""
+
+STAC_VERSION = "1.0.0"
+STAC_EXTENSIONS = (
+    "https://stac-extensions.github.io/sar/v1.1.0/schema.json",
+    "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+    "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
+    "https://stac-extensions.github.io/timestamps/v1.1.0/schema.json",
+    "https://stac-extensions.github.io/product/v0.1.0/schema.json",
+    "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+)
+"""Schema URLs of the STAC extensions used by :meth:`ProductRecord.to_stac_item`."""
+
+C_BAND_CENTER_FREQUENCY_GHZ = 5.405
+"""Sentinel-1 centre frequency, GHz (sentinel1-facts.md, "Timing")."""
+
+
+# ---------------------------------------------------------------------------- product
+
+
+def make_product_id(burst_key: str, processing_version: str) -> str:
+    """Deterministic product id: the same burst processed by the same version, same id.
+
+    Parameters
+    ----------
+    burst_key
+        ``datatake/swath/pol/burst_id`` (architecture.md, topic ``focus-jobs``).
+    processing_version
+        Version of the processor that produced the product.
+
+    Returns
+    -------
+    str
+        ``S1L1-`` followed by the first 32 hex digits of SHA-256 of
+        ``burst_key + "|" + processing_version``.
+    """
+    digest = hashlib.sha256(f"{burst_key}|{processing_version}".encode()).hexdigest()
+    return PRODUCT_ID_PREFIX + digest[:32]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return _utc(value).isoformat().replace("+00:00", "Z")
+
+
+class ProductAttributes(BaseModel):
+    """The attributes of a product that subscription filters look at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: str
+    swath: str
+    polarisation: str
+    product_type: str = "SLC"
+
+
+class ProductRecord(BaseModel):
+    """One Level-1 product (a focused burst): value of the ``l1-products`` topic.
+
+    Times are aware UTC datetimes; footprint is a GeoJSON Polygon in lon/lat degrees.
+    ``product_id`` may be omitted: it is then derived from ``burst_key`` and
+    ``processing_version`` (:func:`make_product_id`); a given id must match.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: str = ""
+    burst_key: str = Field(min_length=1)
+    processing_version: str = Field(min_length=1)
+    platform: str = "sentinel-1a"
+    mode: str
+    swath: str
+    polarisation: str
+    product_type: str = "SLC"
+    burst_id: int = Field(ge=0, description="ESA relative burst id (sar:relative_burst)")
+    data_take_id: int = Field(ge=0)
+    absolute_orbit: int | None = Field(default=None, ge=1)
+    relative_orbit: int | None = Field(default=None, ge=1, le=175)
+    burst_label: str | None = Field(
+        default=None, description="ESA burst-map label, e.g. t117_249424_iw1 (IW bursts)"
+    )
+    orbit_state: Literal["ascending", "descending"] | None = None
+    anx_datetime: AwareDatetime | None = None
+    footprint: dict[str, Any]
+    sensing_start: AwareDatetime
+    sensing_stop: AwareDatetime
+    url: str = Field(min_length=1, description="object-store URL of the product")
+    size_bytes: int = Field(ge=0)
+    media_type: str = "application/x-hdf5"
+    quality: dict[str, float] | None = None
+    timeline: dict[str, AwareDatetime] = Field(default_factory=dict)
+    timeliness: str = "PT1M"
+    timeliness_category: str = "NRT-10m"
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in MODES:
+            raise ValueError(f"mode {v!r} not one of {sorted(MODES)}")
+        return v
+
+    @field_validator("swath")
+    @classmethod
+    def _swath(cls, v: str) -> str:
+        if v not in SWATHS:
+            raise ValueError(f"swath {v!r} not one of {sorted(SWATHS)}")
+        return v
+
+    @field_validator("polarisation")
+    @classmethod
+    def _pol(cls, v: str) -> str:
+        if v not in POLARISATIONS:
+            raise ValueError(f"polarisation {v!r} not one of {sorted(POLARISATIONS)}")
+        return v
+
+    @field_validator("product_type")
+    @classmethod
+    def _ptype(cls, v: str) -> str:
+        if v not in PRODUCT_TYPES:
+            raise ValueError(f"product_type {v!r} not one of {sorted(PRODUCT_TYPES)}")
+        return v
+
+    @field_validator("footprint")
+    @classmethod
+    def _footprint(cls, v: dict[str, Any]) -> dict[str, Any]:
+        parse_geometry(v, ("Polygon",), "footprint")
+        return plain_geometry(v)
+
+    @field_validator("sensing_start", "sensing_stop", "anx_datetime")
+    @classmethod
+    def _to_utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _utc(v)
+
+    @field_validator("timeline")
+    @classmethod
+    def _timeline(cls, v: dict[str, datetime]) -> dict[str, datetime]:
+        for name in v:
+            if not name.isidentifier():
+                raise ValueError(f"timeline stage {name!r} is not a snake_case identifier")
+        return {k: _utc(t) for k, t in v.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProductRecord:
+        if self.sensing_stop < self.sensing_start:
+            raise ValueError("sensing_stop is before sensing_start")
+        expected = make_product_id(self.burst_key, self.processing_version)
+        if not self.product_id:
+            object.__setattr__(self, "product_id", expected)
+        elif self.product_id != expected:
+            raise ValueError(
+                f"product_id {self.product_id!r} does not match burst_key and "
+                f"processing_version (expected {expected!r})"
+            )
+        return self
+
+    # ------------------------------------------------------------------ accessors
+
+    @property
+    def attributes(self) -> ProductAttributes:
+        """Mode, swath, polarisation and product type, for subscription filters."""
+        return ProductAttributes(
+            mode=self.mode,
+            swath=self.swath,
+            polarisation=self.polarisation,
+            product_type=self.product_type,
+        )
+
+    @property
+    def shape(self) -> sgeom.Polygon:
+        """Footprint as a shapely polygon (lon/lat degrees)."""
+        return sgeom.shape(self.footprint)
+
+    def with_timestamp(self, stage: str, when: datetime) -> ProductRecord:
+        """A copy with one more (or a replaced) latency timeline stamp.
+
+        Parameters
+        ----------
+        stage
+            Stage name (see :data:`TIMELINE_STAGES`).
+        when
+            Aware datetime; stored in UTC.
+        """
+        if when.tzinfo is None:
+            raise SchemaError(f"timeline stamp {stage!r} must be timezone-aware")
+        timeline = dict(self.timeline)
+        timeline[stage] = _utc(when)
+        return self.model_copy(update={"timeline": timeline})
+
+    def latency_s(self, start: str = "sensing_stop", stop: str = "delivered") -> float | None:
+        """Seconds between two timeline stages (``sensing_stop`` is the record's field when
+        absent from the timeline); ``None`` when a stage is missing."""
+        stamps: dict[str, datetime] = {"sensing_stop": self.sensing_stop, **self.timeline}
+        if start not in stamps or stop not in stamps:
+            return None
+        return (stamps[stop] - stamps[start]).total_seconds()
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict (datetimes as ISO 8601 UTC strings)."""
+        return self.model_dump(mode="json")
+
+    def to_bytes(self) -> bytes:
+        """UTF-8 JSON, the value written to ``l1-products``."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ProductRecord:
+        """Parse a value of ``l1-products``.
+
+        Raises
+        ------
+        streams.errors.SchemaError
+            If the bytes are not a valid product record (one-line reason).
+        """
+        try:
+            return cls.model_validate_json(data)
+        except ValueError as exc:
+            first = str(exc).splitlines()
+            reason = " ".join(first[1:3]).strip() if len(first) > 1 else str(exc)
+            raise SchemaError(f"invalid product record: {reason}") from exc
+
+    @property
+    def key(self) -> str:
+        """Kafka key of the record (the product id)."""
+        return self.product_id
+
+    # ------------------------------------------------------------------ STAC
+
+    def to_stac_item(
+        self,
+        collection: str | None = "sentinel-1-l1-burst",
+        published: datetime | None = None,
+        stac_root: str | None = None,
+    ) -> dict[str, Any]:
+        """The product as a STAC 1.0 Item (GeoJSON Feature).
+
+        Parameters
+        ----------
+        collection
+            Collection id (also adds a ``collection`` link), or ``None``.
+        published
+            ``timestamps:published``; default: the ``product_written`` timeline stamp.
+        stac_root
+            Absolute URL of the STAC API root (e.g. ``http://host:8000/stac``); when given,
+            the Item gets ``root``, ``self`` (``{root}/collections/{collection}/items/{id}``)
+            and ``collection`` links, the layout of a STAC API.
+
+        Returns
+        -------
+        dict
+            Item with the ``sar``, ``sat``, ``processing``, ``timestamps`` and
+            ``product`` extension fields (sentinel1-facts.md, "Conventions users already
+            know"); ``datetime`` is the middle of the sensing interval.
+        """
+        shape = self.shape
+        mid = self.sensing_start + (self.sensing_stop - self.sensing_start) / 2
+        props: dict[str, Any] = {
+            "datetime": _iso(mid),
+            "start_datetime": _iso(self.sensing_start),
+            "end_datetime": _iso(self.sensing_stop),
+            "platform": self.platform,
+            "constellation": "sentinel-1",
+            "instruments": ["c-sar"],
+            "sar:instrument_mode": self.mode,
+            "sar:frequency_band": "C",
+            "sar:center_frequency": C_BAND_CENTER_FREQUENCY_GHZ,
+            "sar:polarizations": [self.polarisation],
+            "sar:relative_burst": self.burst_id,
+            "sar:observation_direction": "right",
+            "sar:swath": [{"id": self.swath, "relative_burst": self.burst_id}],
+            "processing:level": "L1",
+            "processing:facility": "eoport",
+            "processing:software": {"eoport": self.processing_version},
+            "processing:version": self.processing_version,
+            "product:type": self.product_type,
+            "product:timeliness": self.timeliness,
+            "product:timeliness_category": self.timeliness_category,
+            "eoport:burst_key": self.burst_key,
+            "eoport:data_take_id": self.data_take_id,
+            "eoport:timeline": {k: _iso(v) for k, v in self.timeline.items()},
+        }
+        if "focus_end" in self.timeline:
+            props["processing:datetime"] = _iso(self.timeline["focus_end"])
+        pub = published or self.timeline.get("product_written")
+        if pub is not None:
+            props["timestamps:published"] = _iso(pub)
+        if self.orbit_state is not None:
+            props["sat:orbit_state"] = self.orbit_state
+        if self.absolute_orbit is not None:
+            props["sat:absolute_orbit"] = self.absolute_orbit
+        if self.relative_orbit is not None:
+            props["sat:relative_orbit"] = self.relative_orbit
+        if self.anx_datetime is not None:
+            props["sat:anx_datetime"] = _iso(self.anx_datetime)
+        if self.burst_label:
+            props["eoport:burst_label"] = self.burst_label
+        if self.quality:
+            props["eoport:quality"] = dict(self.quality)
+        links: list[dict[str, str]] = []
+        if stac_root is not None:
+            root = stac_root.rstrip("/")
+            links.append({"rel": "root", "href": root, "type": "application/json"})
+            if collection is not None:
+                coll = f"{root}/collections/{collection}"
+                links.append(
+                    {
+                        "rel": "self",
+                        "href": f"{coll}/items/{self.product_id}",
+                        "type": "application/geo+json",
+                    }
+                )
+                links.append({"rel": "collection", "href": coll, "type": "application/json"})
+                links.append({"rel": "parent", "href": coll, "type": "application/json"})
+        item: dict[str, Any] = {
+            "type": "Feature",
+            "stac_version": STAC_VERSION,
+            "stac_extensions": list(STAC_EXTENSIONS),
+            "id": self.product_id,
+            "geometry": self.footprint,
+            "bbox": [float(b) for b in shape.bounds],
+            "properties": props,
+            "links": links,
+            "assets": {
+                "data": {
+                    "href": self.url,
+                    "type": self.media_type,
+                    "title": f"{self.swath} {self.polarisation} burst {self.burst_id} SLC",
+                    "roles": ["data"],
+                    "file:size": self.size_bytes,
+                }
+            },
+        }
+        if collection is not None:
+            item["collection"] = collection
+        return item
