@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eoport.commands.services import run_demo
+from eoport.commands.demo import run_demo
+from eoport.config import DemoSettings
 from eoport.pipeline import LocalPipeline, simulate_pass
 
 
@@ -53,7 +54,8 @@ def assembler_throughput(chunk_size: int = 256_000) -> dict[str, Any]:
 def run_pipeline_benchmark(speedup: float = 1.0) -> dict[str, Any]:
     """Both runs (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="eoport-bench-demo-") as work:
-        demo = run_demo(speedup=speedup, show_progress=False, work_dir=Path(work))
+        settings = DemoSettings(speedup=speedup, work_dir=work)
+        demo = run_demo(settings, show_progress=False)
     return {"demo": demo, "assembler": assembler_throughput()}
 
 

@@ -127,34 +127,6 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     d.set_defaults(handler=bench.cmd_bench_decode)
 
 
-def _add_services(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from eoport.commands import services
-
-    p = sub.add_parser("demo", help="run the whole near-real-time chain on this machine")
-    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
-    p.add_argument("--bootstrap-servers", default=None, help="external Kafka cluster")
-    p.add_argument("--speedup", type=float, default=1.0, help="replay faster than real time")
-    p.add_argument("--mode", default="IW", help="simulated mode: IW (TOPS) or S1..S6 (stripmap)")
-    p.add_argument("--duration", type=float, default=3.0, help="simulated sensing time, s")
-    p.add_argument("--workers", type=int, default=1, help="focusing workers")
-    p.set_defaults(handler=services.cmd_demo)
-    r = sub.add_parser("run", help="run one stage as its own process")
-    r.add_argument("stage", choices=("ingest", "assemble", "focus", "deliver", "api"))
-    r.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
-    r.add_argument("--file", default=None, help="ingest: Level-0 file to replay")
-    r.add_argument("--pass-id", default=None, help="ingest: pass id (default: file stem)")
-    r.add_argument("--channel", type=int, default=1, help="ingest: downlink channel")
-    r.add_argument(
-        "--relative-orbit",
-        type=int,
-        default=None,
-        help="ingest: relative orbit 1-175 of the pass (ESA burst IDs; default "
-        "EOPORT_RELATIVE_ORBIT or unknown: t000)",
-    )
-    r.add_argument("--block-lines", type=int, default=None, help="assemble: stripmap block")
-    r.set_defaults(handler=services.cmd_run)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``eoport`` command."""
     from sar import __version__
@@ -168,15 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show tracebacks instead of one-line errors"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_l0, _add_simulate, _add_focus, _add_quality, _add_bench, _add_services):
+    for add in (_add_l0, _add_simulate, _add_focus, _add_quality, _add_bench):
         add(sub)
+    from eoport.commands import demo, run
+
+    for module in (demo, run):
+        module.register(sub)
     return parser
 
 
 def exit_status_for(exc: BaseException) -> ExitStatus:
     """Map an exception to the command's exit status."""
+    import streams as stream_errors
     from sar import errors as sar_errors
-    from streams._infra import errors as stream_errors
 
     if isinstance(exc, EoportError):
         return exc.exit_status

@@ -1,190 +1,39 @@
 """Process settings, one model per process, read from ``EOPORT_*`` environment variables.
 
-Each stage validates its settings at start (:func:`load`), so a typo in a bootstrap
+Each process validates its settings at start (:func:`load`), so a typo in a bootstrap
 address or a chunk size over the Kafka limit stops the process with one clear message
 instead of failing later. Nested fields use ``__``: ``EOPORT_TOPICS__FOCUS_JOBS=jobs``.
+The stage settings live with their stage (one door per wing: settings + ``build_*``);
+this module adds the application's own processes.
 
-=====================  ======================================  ==========================
-process                model                                   consumer group (default)
-=====================  ======================================  ==========================
-``eoport run ingest``  :class:`IngestSettings`                 (producer only)
-``eoport run assemble`` :class:`AssemblerSettings`             ``eoport-assembler``
-``eoport run focus``   :class:`FocusWorkerSettings`            ``eoport-focus``
-``eoport run deliver`` :class:`DeliverySettings`               ``eoport-delivery``
-``eoport run api``     :class:`ApiSettings`                    (reads ``l1-products``)
-``eoport demo``        :class:`DemoSettings`                   all of the above
-=====================  ======================================  ==========================
+=====================  ==============================================  ==================
+process                model                                           consumer group
+=====================  ==============================================  ==================
+``eoport run ingest``  :class:`streams.ingest.IngestSettings`          (producer only)
+``eoport run assemble`` :class:`streams.assemble.AssemblerSettings`    ``eoport-assembler``
+``eoport run focus``   :class:`streams.focus.FocusWorkerSettings`      ``eoport-focus``
+``eoport run deliver`` :class:`streams.deliver.DeliverySettings`       ``eoport-delivery``
+``eoport run api``     :class:`ApiSettings`                            (reads the stores)
+``eoport demo``        :class:`DemoSettings`                           all of the above
+=====================  ==============================================  ==================
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
 
-from streams._infra.bus import KafkaBus
-from streams._infra.errors import ConfigurationError
-from streams._infra.objectstore import ObjectStore
-from streams._infra.s3server import S3Endpoint
-from streams._infra.topics import TopicSpec, topic_specs
-from streams.messages.chunks import MAX_CHUNK_PAYLOAD
+from streams import CommonSettings, TopicNames, load
+from streams.assemble import AssemblerSettings
+from streams.deliver import DeliverySettings
+from streams.focus import FocusWorkerSettings
+from streams.ingest import IngestSettings
 
-
-class TopicNames(BaseModel):
-    """Topic names (defaults as in ``shared/architecture.md``)."""
-
-    raw_chunks: str = "raw-chunks"
-    focus_jobs: str = "focus-jobs"
-    l1_products: str = "l1-products"
-    deliveries: str = "deliveries"
-    events: str = "events"
-    dead_letters: str = "dead-letters"
-
-    @field_validator("*")
-    @classmethod
-    def _valid_topic(cls, value: str) -> str:
-        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        if not value or len(value) > 249 or not set(value) <= allowed or value in {".", ".."}:
-            raise ValueError(f"invalid Kafka topic name {value!r}")
-        return value
-
-    def specs(self) -> tuple[TopicSpec, ...]:
-        """Topic specs (partition counts of :data:`streams.topics.DEFAULT_TOPICS`)."""
-        return topic_specs(
-            {
-                "raw-chunks": self.raw_chunks,
-                "focus-jobs": self.focus_jobs,
-                "l1-products": self.l1_products,
-                "deliveries": self.deliveries,
-                "events": self.events,
-                "dead-letters": self.dead_letters,
-            }
-        )
-
-
-class CommonSettings(BaseSettings):
-    """Settings every process shares: broker, object store, topics, observability."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="EOPORT_", env_nested_delimiter="__", extra="ignore", frozen=True
-    )
-
-    bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
-    )
-    client_id: str = "eoport"
-    session_timeout_ms: int = Field(default=45_000, ge=1_000, le=300_000)
-    message_timeout_ms: int = Field(
-        default=120_000, ge=1_000, description="How long the producer retries one record, ms"
-    )
-    object_store_url: str = Field(
-        default="./var/objects", description="Root of large objects: path, file:// or s3://"
-    )
-    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (non-AWS)")
-    s3_access_key: str = "eoport"
-    s3_secret_key: SecretStr = SecretStr("eoport-secret")
-    s3_region: str = "eu-central-1"
-    topics: TopicNames = TopicNames()
-    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("bootstrap_servers")
-    @classmethod
-    def _valid_bootstrap(cls, value: str) -> str:
-        for server in value.split(","):
-            host, sep, port = server.strip().rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
-                raise ValueError(f"bootstrap server {server!r} is not host:port")
-        return value
-
-    @field_validator("object_store_url")
-    @classmethod
-    def _valid_store(cls, value: str) -> str:
-        if "://" in value and not value.startswith(("file://", "s3://")):
-            raise ValueError(f"object store URL {value!r}: use a path, file:// or s3://")
-        return value
-
-    def s3_endpoint(self) -> S3Endpoint | None:
-        """The configured S3 endpoint, or ``None`` (AWS defaults)."""
-        if self.s3_endpoint_url is None:
-            return None
-        return S3Endpoint(
-            endpoint_url=self.s3_endpoint_url,
-            access_key=self.s3_access_key,
-            secret_key=self.s3_secret_key.get_secret_value(),
-            region=self.s3_region,
-        )
-
-    def make_bus(self) -> KafkaBus:
-        """The message bus these settings point at."""
-        return KafkaBus(
-            self.bootstrap_servers,
-            client_id=self.client_id,
-            session_timeout_ms=self.session_timeout_ms,
-            message_timeout_ms=self.message_timeout_ms,
-        )
-
-    def make_object_store(self) -> ObjectStore:
-        """The object store these settings point at."""
-        return ObjectStore(self.object_store_url, s3=self.s3_endpoint())
-
-
-class IngestSettings(CommonSettings):
-    """Ground-station adapter / replay (``eoport run ingest``)."""
-
-    client_id: str = "eoport-ingest"
-    station: str = Field(default="LOCAL", pattern=r"^[^/]{1,64}$")
-    chunk_size: int = Field(default=MAX_CHUNK_PAYLOAD, ge=1, le=MAX_CHUNK_PAYLOAD)
-    speedup: float | None = Field(default=1.0, gt=0, description="x 260 Mbit/s per channel")
-    max_in_flight: int = Field(default=64, ge=1)
-    max_outage_s: float = Field(default=300.0, gt=0)
-    relative_orbit: int | None = Field(
-        default=None,
-        ge=1,
-        le=175,
-        description="relative orbit (track) of the pass, sent with its chunks for the ESA "
-        "burst IDs; unset: unknown (burst labels t000_...)",
-    )
-
-
-class AssemblerSettings(CommonSettings):
-    """Chunk reassembly, packet cutting, burst assembly (``eoport run assemble``)."""
-
-    client_id: str = "eoport-assembler"
-    group_id: str = "eoport-assembler"
-    gap_timeout_s: float = Field(default=30.0, gt=0)
-    burst_timeout_s: float = Field(default=120.0, gt=0, description="flush incomplete bursts")
-    max_buffered_bytes: int = Field(default=256 * 1024 * 1024, ge=1_000_000)
-    state_url: str = Field(default="./var/state/assembler", description="snapshot root")
-    snapshot_interval_s: float = Field(default=5.0, gt=0)
-
-
-class FocusWorkerSettings(CommonSettings):
-    """Burst focusing worker (``eoport run focus``); scaled by the operator."""
-
-    client_id: str = "eoport-focus"
-    group_id: str = "eoport-focus"
-    processing_version: str = "0.1.0"
-    max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
-    fft_threads: int = Field(default=1, ge=1)
-    fft_effort: Literal["measure", "patient"] = "measure"
-    """FFTW planner effort of the focusing plans: ``patient`` plans take minutes per new
-    burst shape but run faster; use it with ``fft_wisdom`` so that is paid once."""
-    fft_wisdom: Path | None = None
-    """FFTW wisdom file: loaded at start, rewritten when new plans were made."""
-
-
-class DeliverySettings(CommonSettings):
-    """Product delivery to subscribers (``eoport run deliver``)."""
-
-    client_id: str = "eoport-delivery"
-    group_id: str = "eoport-delivery"
-    max_attempts: int = Field(default=8, ge=1)
-    backoff_initial_s: float = Field(default=1.0, gt=0)
-    backoff_max_s: float = Field(default=300.0, gt=0)
-    http_timeout_s: float = Field(default=10.0, gt=0)
+__all__ = [
+    "ApiSettings", "AssemblerSettings", "CommonSettings", "DemoSettings", "DeliverySettings",
+    "FocusWorkerSettings", "IngestSettings", "TopicNames", "load",
+]  # fmt: skip
 
 
 class ApiSettings(CommonSettings):
@@ -196,32 +45,17 @@ class ApiSettings(CommonSettings):
 
 
 class DemoSettings(CommonSettings):
-    """One-command local pipeline (``eoport demo``): broker, S3, every stage."""
+    """One-command local pipeline (``eoport demo``): broker, object store, every stage.
+
+    Stage settings (``EOPORT_GAP_TIMEOUT_S`` ...) apply to the demo's stages too.
+    """
 
     client_id: str = "eoport-demo"
     broker_storage: Literal["memory", "s3"] = "memory"
     speedup: float = Field(default=1.0, gt=0)
-    focus_workers: int = Field(default=2, ge=1, le=24)
-    work_dir: str = "./var/demo"
+    focus_workers: int = Field(default=1, ge=1, le=24)
+    work_dir: str | None = Field(
+        default=None, description="where the demo keeps its data (default: a new temp dir)"
+    )
+    keep: bool = Field(default=False, description="keep work_dir after the demo")
     session_timeout_ms: int = Field(default=6_000, ge=1_000, le=300_000)
-
-
-S = TypeVar("S", bound=CommonSettings)
-
-
-def load(model: type[S]) -> S:
-    """Read and validate ``model`` from the environment.
-
-    Raises
-    ------
-    ConfigurationError
-        With every invalid variable listed on one line.
-    """
-    try:
-        return model()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"EOPORT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigurationError(f"invalid {model.__name__}: {problems}") from exc

@@ -27,27 +27,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 
-from eoport.api.app import ApiState
-from eoport.api.runtime import make_server, run_deliver_stage
-from eoport.config import ApiSettings, DeliverySettings
+from eoport.api.deps import ApiState
+from eoport.api.server import make_server
+from eoport.config import ApiSettings
 from sar.l0.radar import packet_time
 from sar.sim.datatake import SimulatedDatatake, simulate_datatake
 from sar.sim.scene import Target
-from streams._infra.broker import LocalBroker
-from streams._infra.bus import KafkaBus
-from streams._infra.objectstore import ObjectStore
-from streams._infra.ports import find_free_port
-from streams._infra.topics import DEFAULT_TOPICS, ensure_topics
-from streams.assemble.snapshots import SnapshotStore
-from streams.assemble.stage import Assembler
-from streams.deliver.ledger import DeliveryLedger, DeliveryStatus
-from streams.deliver.subscriptions import SqliteSubscriptionStore, SubscriptionIndex
-from streams.focus.stage import FocusWorker
+from streams import (
+    DEFAULT_TOPICS,
+    CommonSettings,
+    KafkaBus,
+    LocalBroker,
+    ObjectStore,
+    StageRuntime,
+    ensure_topics,
+    find_free_port,
+)
+from streams.assemble import Assembler, AssemblerSettings, build_assembler
+from streams.deliver import DeliverySettings, DeliveryStores, build_deliverer, open_stores
+from streams.deliver.ledger import DeliveryStatus
+from streams.deliver.subscriptions import SubscriptionIndex
+from streams.focus import FocusWorker, FocusWorkerSettings, build_focus_worker
 from streams.ingest.replay import ReplayReport, replay_pass
 from streams.messages.products import ProductRecord
 
@@ -189,44 +194,61 @@ _STAGES = (
 )
 
 
+S = TypeVar("S", bound=CommonSettings)
+
+
+def derive_settings(model: type[S], base: CommonSettings, **overrides: Any) -> S:
+    """Settings of one stage for a process that runs several (the demo): the connection
+    fields of ``base`` (broker, object store, topics, state directory), the stage's own
+    fields from the environment or their defaults, then ``overrides`` (only the fields
+    ``model`` has)."""
+    shared = base.model_dump(exclude={"client_id"}, include=set(CommonSettings.model_fields))
+    own = {k: v for k, v in overrides.items() if k in model.model_fields}
+    return model(**(shared | own))
+
+
 class LocalPipeline:
     """Every stage of the chain on this machine (threads), against a real broker.
+
+    Each stage is built by its wing's ``build_*`` from its settings class, exactly as
+    ``eoport run STAGE`` builds it; the stages talk only through Kafka and the object
+    store.
 
     Parameters
     ----------
     work_dir
-        Object store, snapshots, subscription store and delivery ledger live here.
-    bootstrap_servers
-        Kafka cluster to use; ``None`` starts a local Tansu (:class:`LocalBroker`).
+        Object store (``objects/``) and embedded stores and snapshots (``state/``).
+    settings
+        Connection settings shared by the stages (``bootstrap_servers`` is replaced by the
+        local broker's when one is started here).
     broker
         An already running local broker to use (tests that restart it).
     focus_workers
         Focusing workers (threads).
-    block_lines, gap_timeout_s, burst_timeout_s, snapshot_interval_s
-        Assembler settings.
-    session_timeout_ms
-        Consumer-group session timeout (Tansu delays joins by about half of it).
     api
         Also serve the HTTP API (on a free port).
     start_workers
         Start the focusing workers in this process (``False`` when tests run them as
         separate processes).
+    bootstrap_servers
+        Kafka cluster to use; ``None`` starts a local Tansu (:class:`LocalBroker`).
+    **stage
+        Stage settings for this pipeline (``gap_timeout_s``, ``burst_timeout_s``,
+        ``block_lines``, ``snapshot_interval_s``, ``session_timeout_ms``, ...), applied
+        to every stage whose settings have the field.
     """
 
     def __init__(
         self,
         work_dir: Path,
         *,
-        bootstrap_servers: str | None = None,
+        settings: CommonSettings | None = None,
         broker: LocalBroker | None = None,
+        bootstrap_servers: str | None = None,
         focus_workers: int = 1,
-        block_lines: int = 2048,
-        gap_timeout_s: float = 5.0,
-        burst_timeout_s: float = 60.0,
-        snapshot_interval_s: float = 1.0,
-        session_timeout_ms: int = 6000,
         api: bool = True,
         start_workers: bool = True,
+        **stage: Any,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -234,20 +256,15 @@ class LocalPipeline:
         self.broker = broker
         self.bootstrap_servers = bootstrap_servers
         self.focus_workers = focus_workers
-        self.block_lines = block_lines
-        self.gap_timeout_s = gap_timeout_s
-        self.burst_timeout_s = burst_timeout_s
-        self.snapshot_interval_s = snapshot_interval_s
-        self.session_timeout_ms = session_timeout_ms
         self.api = api
         self.start_workers = start_workers
-        self.store = ObjectStore(str(self.work_dir / "objects"))
-        self.state = ApiState(
-            subscriptions=SqliteSubscriptionStore(self.work_dir / "subscriptions.sqlite"),
-            ledger=DeliveryLedger(self.work_dir / "deliveries.sqlite"),
-        )
+        self._base = settings
+        self._stage = dict(stage)
+        self.stores: DeliveryStores = open_stores(self.work_dir / "state")
+        self.state = ApiState.of(self.stores)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.runtimes: list[StageRuntime] = []
         self.products: dict[str, ProductRecord] = {}
         self.job_keys: set[str] = set()
         self.assembler: Assembler | None = None
@@ -266,10 +283,35 @@ class LocalPipeline:
         assert self.broker is not None
         return self.broker.bootstrap_servers
 
+    @property
+    def settings(self) -> CommonSettings:
+        """The connection settings every stage of this pipeline shares."""
+        base = self._base or CommonSettings()
+        update: dict[str, Any] = {
+            "bootstrap_servers": self.servers,
+            "object_store_url": str(self.work_dir / "objects"),
+            "state_dir": self.work_dir / "state",
+        }
+        if "session_timeout_ms" in self._stage:
+            update["session_timeout_ms"] = self._stage["session_timeout_ms"]
+        elif self._base is None:
+            update["session_timeout_ms"] = 6000  # Tansu delays a join by about half of it
+        return base.model_copy(update=update)
+
+    @property
+    def store(self) -> ObjectStore:
+        """The pipeline's object store (raw bursts, products)."""
+        return ObjectStore(str(self.work_dir / "objects"))
+
+    def stage_settings(self, model: type[S], **overrides: Any) -> S:
+        """Settings of one stage of this pipeline (:func:`derive_settings`)."""
+        return derive_settings(model, self.settings, **(self._stage | overrides))
+
     def bus(self, client_id: str = "eoport-demo") -> KafkaBus:
         """A bus on the pipeline's broker."""
+        s = self.settings
         return KafkaBus(
-            self.servers, client_id=client_id, session_timeout_ms=self.session_timeout_ms,
+            self.servers, client_id=client_id, session_timeout_ms=s.session_timeout_ms,
             message_timeout_ms=300_000,
         )  # fmt: skip
 
@@ -279,26 +321,20 @@ class LocalPipeline:
             self.broker = LocalBroker(log_path=self.work_dir / "tansu.log")
             self.broker.start()
         ensure_topics(self.bus(), DEFAULT_TOPICS)
-        self.assembler = Assembler(
-            self.bus("eoport-assembler"), self.store,
-            SnapshotStore(ObjectStore(str(self.work_dir / "state")), "assembler"),
-            gap_timeout_s=self.gap_timeout_s, burst_timeout_s=self.burst_timeout_s,
-            block_lines=self.block_lines, snapshot_interval_s=self.snapshot_interval_s,
-            on_job=lambda out: self.job_keys.add(out.key),
-        )  # fmt: skip
-        self._thread("assemble", self.assembler.run)
+        runtime = build_assembler(
+            self.stage_settings(AssemblerSettings), on_job=lambda out: self.job_keys.add(out.key)
+        )
+        assert isinstance(runtime.stage, Assembler)
+        self.assembler = runtime.stage
+        self._run("assemble", runtime)
         if self.start_workers:
             for i in range(self.focus_workers):
                 self.add_worker(f"focus-{i}")
-        settings = DeliverySettings(
-            bootstrap_servers=self.servers, session_timeout_ms=self.session_timeout_ms,
-            object_store_url=str(self.work_dir / "objects"), backoff_initial_s=0.5,
-        )  # fmt: skip
-        self._thread("deliver", lambda stop: run_deliver_stage(settings, self.state, stop))
+        deliver = self.stage_settings(DeliverySettings, backoff_initial_s=0.5)
+        self._run("deliver", build_deliverer(deliver, stores=self.stores))
         if self.api:
             port = find_free_port()
-            api_settings = ApiSettings(bootstrap_servers=self.servers, port=port)
-            self._server = make_server(api_settings, self.state)
+            self._server = make_server(self.stage_settings(ApiSettings, port=port), self.state)
             thread = threading.Thread(target=self._server.run, name="api", daemon=True)
             thread.start()
             self.api_url = f"http://127.0.0.1:{port}"
@@ -308,21 +344,25 @@ class LocalPipeline:
 
     def add_worker(self, name: str) -> FocusWorker:
         """Start one more focusing worker thread."""
-        worker = FocusWorker(
-            self.bus(f"eoport-{name}"), self.store, on_product=self._product,
-        )
-        self.workers.append(worker)
-        self._thread(name, worker.run)
-        return worker
+        runtime = build_focus_worker(
+            self.stage_settings(FocusWorkerSettings, client_id=f"eoport-{name}"),
+            on_product=self._product, configure_fft=False,
+        )  # fmt: skip
+        assert isinstance(runtime.stage, FocusWorker)
+        self.workers.append(runtime.stage)
+        self._run(name, runtime)
+        return runtime.stage
 
     def _product(self, product: ProductRecord) -> None:
         with self._lock:
             self.products[product.burst_key] = product
 
-    def _thread(self, name: str, target: Callable[[threading.Event], object]) -> None:
+    def _run(self, name: str, runtime: StageRuntime) -> None:
+        self.runtimes.append(runtime)
+
         def run() -> None:
             try:
-                target(self.stop_event)
+                runtime.run(self.stop_event)
             except Exception:
                 log.exception("stage %s crashed", name)
                 raise

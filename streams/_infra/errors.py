@@ -3,8 +3,9 @@
 Every stage decides what to do with a failed record from the class of its error:
 
 - :class:`RetryableError`: the world is temporarily broken (broker down, request timed
-  out, object store answered 5xx). Retry the same record with backoff; do not commit
-  its offset.
+  out, object store answered 5xx). Retry the same record after a delay (the error's own
+  ``retry_after_s`` when it knows one, else :class:`streams._infra.retry.RetryPolicy`'s);
+  do not commit its offset.
 - :class:`PermanentError`: the record itself is bad (corrupt chunk, schema violation).
   Retrying cannot help: publish it to ``dead-letters`` with the reason, commit, go on.
 """
@@ -23,7 +24,20 @@ class StreamError(Exception):
 
 
 class RetryableError(StreamError):
-    """A transient failure: the same operation may succeed later."""
+    """A transient failure: the same operation may succeed later.
+
+    Parameters
+    ----------
+    message
+        What failed, in one line.
+    retry_after_s
+        When the failing side said how long to wait (e.g. HTTP ``Retry-After``), s;
+        ``None`` lets the retry policy choose.
+    """
+
+    def __init__(self, message: str = "", *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PermanentError(StreamError):

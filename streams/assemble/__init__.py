@@ -1,1 +1,80 @@
-"""assemble"""
+"""The ``assemble`` wing: ``raw-chunks`` -> complete bursts -> ``focus-jobs``.
+
+Chunks are put back in order per downlink channel (:mod:`.reassembly`, :mod:`.chunkstream`),
+cut into packets and grouped into bursts with their auxiliary data (:mod:`.channel`,
+:mod:`.open_bursts`); a burst's key is made here (:mod:`.burst_ids`); state survives
+restarts as snapshots (:mod:`.snapshots`); :mod:`.stage` is the stage itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import Field
+
+from streams._infra.objectstore import ObjectStore
+from streams._infra.retry import STAGE_RETRY
+from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.settings import CommonSettings
+from streams._infra.topics import ensure_topics
+from streams.assemble.open_bursts import BurstOutput
+from streams.assemble.snapshots import SnapshotStore
+from streams.assemble.stage import Assembler
+
+__all__ = ["Assembler", "AssemblerSettings", "build_assembler"]
+
+
+class AssemblerSettings(CommonSettings):
+    """Chunk reassembly, packet cutting, burst assembly (``eoport run assemble``)."""
+
+    client_id: str = "eoport-assembler"
+    group_id: str = "eoport-assembler"
+    gap_timeout_s: float = Field(default=30.0, gt=0)
+    burst_timeout_s: float = Field(default=120.0, gt=0, description="flush incomplete bursts")
+    max_buffered_bytes: int = Field(default=256 * 1024 * 1024, ge=1_000_000)
+    block_lines: int = Field(default=2048, ge=256, description="stripmap block length, PRIs")
+    state_url: str | None = Field(
+        default=None, description="snapshot root (default: STATE_DIR/assembler)"
+    )
+    snapshot_interval_s: float = Field(default=5.0, gt=0)
+    stall_after_s: float = Field(
+        default=30.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"
+    )
+
+
+def build_assembler(
+    settings: AssemblerSettings,
+    *,
+    on_job: Callable[[BurstOutput], None] | None = None,
+    store: ObjectStore | None = None,
+) -> StageRuntime:
+    """The ``assemble`` stage configured by ``settings``, ready to :meth:`~StageRuntime.run`.
+
+    Creates the topics it uses if they are missing. ``store`` replaces the object store the
+    settings name (tests); ``on_job`` is called with every burst published.
+    """
+    bus = settings.make_bus()
+    ensure_topics(bus, settings.topics.specs())
+    state_url = settings.state_url or str(settings.state_dir / "assembler")
+    stage = Assembler(
+        store if store is not None else settings.make_object_store(),
+        SnapshotStore(ObjectStore(state_url, settings.s3_endpoint()), settings.group_id),
+        jobs_topic=settings.topics.focus_jobs,
+        events_topic=settings.topics.events,
+        gap_timeout_s=settings.gap_timeout_s,
+        burst_timeout_s=settings.burst_timeout_s,
+        max_buffered_bytes=settings.max_buffered_bytes,
+        block_lines=settings.block_lines,
+        snapshot_interval_s=settings.snapshot_interval_s,
+        on_job=on_job,
+    )
+    config = RuntimeConfig(
+        group_id=settings.group_id,
+        topics=[settings.topics.raw_chunks],
+        dead_letters_topic=settings.topics.dead_letters,
+        events_topic=settings.topics.events,
+        retry=STAGE_RETRY,
+        max_batch=200,
+        stall_after_s=settings.stall_after_s,
+    )
+    return StageRuntime(stage, bus, config)

@@ -1,20 +1,21 @@
 """The ``assemble`` stage: ``raw-chunks`` in, claim-checked ``focus-jobs`` and ``events`` out.
 
-Per input partition the stage keeps a :class:`streams.chunkstream.ChunkStream` (chunk
-order, duplicates, gaps) and one :class:`streams.burst_state.ChannelAssembler` per channel
-key (packets, bursts, aux). Effects and commits (nothing acknowledged is lost):
+Per input partition the stage keeps a :class:`~streams.assemble.chunkstream.ChunkStream`
+(chunk order, duplicates, gaps) and one :class:`~streams.assemble.channel.ChannelAssembler`
+per channel key (packets, bursts, aux). :class:`~streams._infra.runtime.StageRuntime` runs
+the loop; effects and commits (nothing acknowledged is lost):
 
-1. records are processed; every burst that became complete is written to the object store
+1. records are handled; every burst that became complete is written to the object store
    under ``raw/{datatake}/{swath}/{pol}/{burst}.dat`` (atomic, deterministic key), then its
-   :class:`~streams.jobs.JobRecord` is sent to ``focus-jobs`` keyed by the burst key
+   :class:`~streams.messages.jobs.JobRecord` goes to ``focus-jobs`` keyed by the burst key
    (TOPS: ESA burst ID, with the relative orbit from the chunk records' pass metadata
-   header :data:`streams.chunks.RELATIVE_ORBIT_HEADER`; stripmap: block number);
+   header :data:`streams.messages.chunks.RELATIVE_ORBIT_HEADER`; stripmap: block number);
    gaps, corrupt regions and incomplete bursts go to ``events``; undecodable chunk records
    to ``dead-letters``;
 2. the producer is flushed (every record acknowledged, undelivered ones sent again);
-3. every ``snapshot_interval_s`` (and when a pass ends) the state of each assigned
+3. every ``snapshot_interval_s`` (and when the input is idle) the state of each assigned
    partition (reassemblers, packet scanners, open bursts with their packets, aux) is saved
-   to the object store, keyed by partition (:class:`streams.chunkstream.SnapshotStore`);
+   to the object store, keyed by partition (:class:`~streams.assemble.snapshots.SnapshotStore`);
 4. only then are the offsets covered by the snapshot committed.
 
 A restarted (or rebalanced) assembler loads the snapshot and resumes from the committed
@@ -26,20 +27,18 @@ the same raw object, which every downstream effect absorbs.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
-from streams._infra.bus import KafkaBus, KafkaConsumer, KafkaProducer
-from streams._infra.deadletters import Backoff, dead_letter
-from streams._infra.errors import ChunkError, DeliveryError, RetryableError
+from streams._infra.errors import ChunkError
 from streams._infra.objectstore import ObjectStore
-from streams._infra.records import Record
-from streams._infra.topics import DEAD_LETTERS, EVENTS, FOCUS_JOBS, RAW_CHUNKS
+from streams._infra.records import OutgoingRecord, Record
+from streams._infra.runtime import StageBase, TopicPartition
+from streams._infra.topics import EVENTS, FOCUS_JOBS
 from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.chunkstream import ChunkStream
 from streams.assemble.open_bursts import BurstOutput
@@ -50,10 +49,6 @@ from streams.messages.events import EventRecord
 from streams.messages.jobs import raw_key
 
 log = logging.getLogger(__name__)
-
-FETCH_WAIT_MAX_MS = 10
-"""``fetch.wait.max.ms`` of every stage consumer: Tansu holds a fetch this long even when
-records are waiting (the librdkafka default of 500 ms would add ~0.25 s per stage)."""
 
 BURSTS_EMITTED = Counter(
     "eoport_bursts_emitted", "Focus jobs published by the assembler", ["status"]
@@ -74,45 +69,19 @@ class AssemblerStats:
     commits: int = 0
 
 
-def flush_reliably(
-    producer: KafkaProducer, stop: threading.Event | None = None, timeout_s: float = 5.0
-) -> None:
-    """Flush ``producer`` until every record is acknowledged, resending failed ones.
-
-    Raises
-    ------
-    RetryableError
-        If ``stop`` is set while records are still unacknowledged (do not commit).
-    """
-    backoff = Backoff(initial_s=0.2, max_s=5.0)
-    while True:
-        try:
-            producer.flush(timeout_s)
-            return
-        except DeliveryError as exc:
-            for r in exc.undelivered:
-                producer.send(r.topic, r.key, r.value, r.headers)
-            if stop is not None and stop.is_set():
-                raise RetryableError(f"stopping with records unacknowledged: {exc}") from exc
-            log.warning("flush failed, resending %d records: %s", len(exc.undelivered), exc)
-            time.sleep(backoff.delay_s())
-
-
-class Assembler:
-    """The assembler stage on one consumer-group member.
+class Assembler(StageBase):
+    """The ``assemble`` stage (a :class:`streams._infra.runtime.Stage`).
 
     Parameters
     ----------
-    bus, store
-        Kafka bus; object store for raw bursts.
+    store
+        Object store for raw bursts.
     snapshots
         Where partition snapshots live.
-    group_id
-        Consumer group.
-    raw_topic, jobs_topic, events_topic, dead_letters_topic
-        Topic names.
+    jobs_topic, events_topic
+        Output topic names.
     gap_timeout_s, max_buffered_bytes
-        Reassembly settings (:class:`streams.reassembly.ChannelReassembler`).
+        Reassembly settings (:class:`streams.assemble.reassembly.ChannelReassembler`).
     burst_timeout_s
         Flush bursts without new packets for this long, s.
     block_lines
@@ -123,17 +92,15 @@ class Assembler:
         Called with every job published (progress, tests).
     """
 
+    name = "assemble"
+
     def __init__(
         self,
-        bus: KafkaBus,
         store: ObjectStore,
         snapshots: SnapshotStore,
         *,
-        group_id: str = "eoport-assembler",
-        raw_topic: str = RAW_CHUNKS,
         jobs_topic: str = FOCUS_JOBS,
         events_topic: str = EVENTS,
-        dead_letters_topic: str = DEAD_LETTERS,
         gap_timeout_s: float = 30.0,
         max_buffered_bytes: int = 256 * 1024 * 1024,
         burst_timeout_s: float = 120.0,
@@ -141,14 +108,10 @@ class Assembler:
         snapshot_interval_s: float = 5.0,
         on_job: Callable[[BurstOutput], None] | None = None,
     ) -> None:
-        self.bus = bus
         self.store = store
         self.snapshots = snapshots
-        self.group_id = group_id
-        self.raw_topic = raw_topic
         self.jobs_topic = jobs_topic
         self.events_topic = events_topic
-        self.dead_letters_topic = dead_letters_topic
         self.burst_timeout_s = burst_timeout_s
         self.block_lines = block_lines
         self.snapshot_interval_s = snapshot_interval_s
@@ -160,22 +123,22 @@ class Assembler:
         self.stats = AssemblerStats()
         self._outputs: list[BurstOutput] = []
         self._events: list[EventRecord] = []
-        self._dead: list[tuple[Record, Exception]] = []
         self._dirty: set[tuple[str, int]] = set()
         self._committed: dict[tuple[str, int], int] = {}
         self._last_snapshot = time.monotonic()
         self._tp_of: dict[str, tuple[str, int]] = {}
         self.done_channels: set[str] = set()
         """Channels whose pass ended and whose every job and event is acknowledged."""
+        self._finished_pending: set[str] = set()
 
     @property
     def pending(self) -> int:
         """Bursts, events and dead letters processed but not yet published."""
-        return len(self._outputs) + len(self._events) + len(self._dead)
+        return len(self._outputs) + len(self._events)
 
     # ------------------------------------------------------------------ partitions
 
-    def assigned(self, parts: list[tuple[str, int]]) -> None:
+    def assigned(self, parts: Sequence[TopicPartition]) -> None:
         """Load the snapshot of each newly assigned partition."""
         log.info("assembler: partitions assigned %s", parts)
         for topic, partition in parts:
@@ -194,7 +157,7 @@ class Assembler:
                 self._committed[(topic, partition)] = int(pos)
             log.info("assembler: restored %s[%d] at offset %s", topic, partition, pos)
 
-    def revoked(self, parts: list[tuple[str, int]]) -> None:
+    def revoked(self, parts: Sequence[TopicPartition]) -> None:
         """Forget revoked partitions: the next owner resumes from the last snapshot."""
         log.info("assembler: partitions revoked %s", parts)
         for topic, partition in parts:
@@ -215,8 +178,15 @@ class Assembler:
             part[key] = asm
         return asm
 
-    def process(self, record: Record, now: float) -> None:
-        """Feed one ``raw-chunks`` record (effects are queued until :meth:`publish`)."""
+    def handle(self, record: Record, now: float) -> Sequence[OutgoingRecord]:
+        """Feed one ``raw-chunks`` record; its effects are published by :meth:`drain`.
+
+        Raises
+        ------
+        ChunkError
+            The record is not a valid chunk (the runtime dead-letters it; the partition
+            position moves past it).
+        """
         tp = (record.topic, record.partition)
         self._dirty.add(tp)
         if record.key is not None:
@@ -225,13 +195,7 @@ class Assembler:
         CHUNKS_CONSUMED.inc()
         outputs, rejected = self.stream.process(record, now)
         if rejected is not None:
-            self._dead.append((record, rejected.error))
-            self._event(EventRecord(
-                kind="rejected-chunk", source=record.key or "",
-                detail={"offset": record.offset, "partition": record.partition,
-                        "error": str(rejected.error)},
-            ))  # fmt: skip
-            return
+            raise rejected.error
         try:
             chunk = decode_chunk(record.value)
             ctx = Context(now, chunk.receive_time, record.timestamp)
@@ -243,6 +207,16 @@ class Assembler:
         for out in outputs:
             self._feed(tp, out.key, out.output, ctx)
         self._finish_complete(ctx)
+        return ()
+
+    def failed(self, record: Record, error: Exception) -> Sequence[OutgoingRecord]:
+        """A ``rejected-chunk`` event for a record that is not a valid chunk."""
+        event = EventRecord(
+            kind="rejected-chunk", source=record.key or "",
+            detail={"offset": record.offset, "partition": record.partition, "error": str(error)},
+        )  # fmt: skip
+        self._count_event(event)
+        return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
 
     def _finish_complete(self, ctx: Context) -> None:
         """Flush the assemblers of channels whose pass is complete (last chunk emitted)."""
@@ -268,6 +242,10 @@ class Assembler:
     def _event(self, event: EventRecord) -> None:
         self._events.append(event)
 
+    def _count_event(self, event: EventRecord) -> None:
+        self.stats.events[event.kind] = self.stats.events.get(event.kind, 0) + 1
+        ASSEMBLER_EVENTS.labels(event.kind).inc()
+
     def tick(self, now: float) -> None:
         """Gap and burst timeouts."""
         for out in self.stream.poll(now):
@@ -283,53 +261,61 @@ class Assembler:
                     self._dirty.add(tp)
                     self._outputs += expired
 
-    def publish(self, producer: KafkaProducer, stop: threading.Event | None = None) -> None:
-        """Write queued raw bursts, send their jobs, events and dead letters; flush."""
-        now = datetime.now(UTC)
-        finished = {k for part in self.channels.values() for k, a in part.items() if a.finished}
-        for out in self._outputs:
-            url = self.store.url(raw_key(out.key))
-            backoff = Backoff(initial_s=0.2, max_s=5.0)
-            while True:
-                try:
-                    self.store.put_bytes(url, out.data)
-                    break
-                except RetryableError as exc:
-                    log.warning("writing %s failed (%s); retrying", url, exc)
-                    time.sleep(backoff.delay_s())
-            job = out.job(url, now)
-            producer.send(self.jobs_topic, job.burst_key, job.to_bytes())
+    def drain(self, now: float) -> Sequence[OutgoingRecord]:
+        """Timeouts, then the queued bursts: raw packets written to the object store
+        (atomic, deterministic key), their jobs, and the events.
+
+        Raises
+        ------
+        RetryableError
+            The object store failed; the bursts stay queued and the runtime calls again
+            (bursts already written are rewritten with the same bytes).
+        """
+        self.tick(now)
+        stamp = datetime.now(UTC)
+        out: list[OutgoingRecord] = []
+        for burst in self._outputs:
+            url = self.store.url(raw_key(burst.key))
+            self.store.put_bytes(url, burst.data)
+            job = burst.job(url, stamp)
+            out.append(OutgoingRecord(self.jobs_topic, job.burst_key, job.to_bytes()))
             self.stats.jobs += 1
             BURSTS_EMITTED.labels(job.status).inc()
             if job.status != "complete":
                 self.stats.incomplete_jobs += 1
-                self._event(EventRecord(
-                    kind="burst-incomplete", source=out.source,
+                self._events.append(EventRecord(
+                    kind="burst-incomplete", source=burst.source,
                     detail={"burst_key": job.burst_key, "missing_pri": job.missing_pri,
                             "gaps": job.gaps, "packets": job.packet_count},
                 ))  # fmt: skip
             if self.on_job is not None:
-                self.on_job(out)
+                self.on_job(burst)
         for event in self._events:
-            producer.send(self.events_topic, event.source, event.to_bytes())
-            self.stats.events[event.kind] = self.stats.events.get(event.kind, 0) + 1
-            ASSEMBLER_EVENTS.labels(event.kind).inc()
-        for record, error in self._dead:
-            d = dead_letter(record, error, "assemble", self.dead_letters_topic)
-            producer.send(d.topic, d.key, d.value, d.headers)
-        had = bool(self._outputs or self._events or self._dead)
-        self._outputs, self._events, self._dead = [], [], []
-        if had:
-            flush_reliably(producer, stop)
-        self.done_channels |= finished
+            out.append(OutgoingRecord(self.events_topic, event.source, event.to_bytes()))
+            self._count_event(event)
+        self._outputs, self._events = [], []
+        self._finished_pending |= {
+            k for part in self.channels.values() for k, a in part.items() if a.finished
+        }
+        return out
 
-    def checkpoint(self, consumer: KafkaConsumer, *, force: bool = False) -> None:
-        """Snapshot dirty partitions and commit their offsets (after :meth:`publish`)."""
-        if not force and time.monotonic() - self._last_snapshot < self.snapshot_interval_s:
-            return
+    def checkpoint(
+        self, handled: Mapping[TopicPartition, int], *, idle: bool
+    ) -> Mapping[TopicPartition, int]:
+        """Snapshot the partitions that changed and return their positions to commit.
+
+        Called by the runtime after everything :meth:`drain` returned is acknowledged; a
+        snapshot is taken every ``snapshot_interval_s`` while records flow, and at once
+        when the input is idle.
+        """
+        self.done_channels |= self._finished_pending
+        self._finished_pending = set()
+        due = time.monotonic() - self._last_snapshot >= self.snapshot_interval_s
+        if not self._dirty or not (due or idle):
+            return {}
         self._last_snapshot = time.monotonic()
         positions = self.stream.positions()
-        offsets: dict[tuple[str, int], int] = {}
+        offsets: dict[TopicPartition, int] = {}
         for tp in sorted(self._dirty):
             state = {
                 "stream": self.stream.snapshot(*tp),
@@ -340,46 +326,6 @@ class Assembler:
             if tp in positions and positions[tp] != self._committed.get(tp):
                 offsets[tp] = positions[tp]
         self._dirty.clear()
-        if offsets:
-            try:
-                consumer.commit_offsets(offsets)
-                self._committed.update(offsets)
-                self.stats.commits += 1
-            except RetryableError as exc:
-                log.warning("assembler commit failed (%s); will commit with the next one", exc)
-                self._dirty.update(offsets)
-
-    # ------------------------------------------------------------------ loop
-
-    def run(self, stop: threading.Event, poll_timeout_s: float = 0.2) -> AssemblerStats:
-        """Consume until ``stop`` is set; return the counts."""
-        consumer = self.bus.consumer(
-            self.group_id,
-            [self.raw_topic],
-            on_assign=self.assigned,
-            on_revoke=self.revoked,
-            config={"fetch.wait.max.ms": FETCH_WAIT_MAX_MS},
-        )
-        producer = self.bus.producer()
-        try:
-            while not stop.is_set():
-                try:
-                    records = consumer.poll(poll_timeout_s, max_records=1)
-                    if records:
-                        records += consumer.poll(0.0, max_records=200)
-                except RetryableError as exc:
-                    log.warning("assembler poll failed: %s", exc)
-                    time.sleep(0.5)
-                    continue
-                now = time.time()
-                for record in records:
-                    self.process(record, now)
-                self.tick(now)
-                self.publish(producer, stop)
-                self.checkpoint(consumer, force=not records and bool(self._dirty))
-            self.publish(producer, stop)
-            self.checkpoint(consumer, force=True)
-        finally:
-            consumer.close()
-            producer.close()
-        return self.stats
+        self._committed.update(offsets)
+        self.stats.commits += bool(offsets)
+        return offsets

@@ -5,13 +5,14 @@
 ones whose ledger already holds the product (a replay), attempts the others (webhook
 POST, object-store copy/link, pull-queue append) and records every outcome in the
 :class:`~streams.delivery_ledger.DeliveryLedger` before returning. Failed attempts are
-retried with exponential backoff and jitter (:class:`RetryPolicy`) by
+retried with exponential backoff and jitter (:class:`streams._infra.retry.RetryPolicy`,
+the same policy as every other retry) by
 :meth:`DeliveryService.retry_due`; after the budget (attempts or age) a delivery is
 ``failed``: kept, visible through the API, retried again on request. Nothing is dropped.
 
-:func:`run_delivery` is the consumer loop of the ``deliver`` stage: it commits an
-``l1-products`` offset only after the ledger recorded the outcome of its record, so the
-input is at-least-once and the effect exactly-once (architecture.md).
+The ``deliver`` stage (:mod:`streams.deliver.stage`) runs it on ``l1-products``: it
+commits an offset only after the ledger recorded the outcome of its record, so the input
+is at-least-once and the effect exactly-once.
 """
 
 from __future__ import annotations
@@ -19,27 +20,16 @@ from __future__ import annotations
 import functools
 import logging
 import random
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
 from prometheus_client import Counter, Histogram
 
-from streams._infra.bus import Consumer, Producer, records_by_partition
-from streams._infra.errors import (
-    ConfigurationError,
-    PermanentError,
-    RetryableError,
-    SchemaError,
-    StreamError,
-)
-from streams._infra.records import Record
+from streams._infra.errors import PermanentError, StreamError
+from streams._infra.retry import RetryPolicy
 from streams._infra.s3server import S3Endpoint
-from streams._infra.topics import DEAD_LETTERS, DELIVERIES
 from streams.deliver.ledger import DeliveryAttempt, DeliveryLedger, DeliveryStatus
 from streams.deliver.subscriptions import (
     Clock,
@@ -69,46 +59,6 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """When to retry a failed delivery and when to give up.
-
-    Parameters
-    ----------
-    max_attempts
-        Attempts per retry budget (the first one included) before ``failed``.
-    base_delay_s
-        Delay before the second attempt, s; doubles with every further attempt.
-    max_delay_s
-        Cap of the delay, s.
-    max_age_s
-        Give up once this many seconds passed since the budget began, s.
-    jitter
-        Fraction of the delay drawn at random: the delay is
-        ``d * (1 - jitter * u)`` with ``u`` uniform in [0, 1), spreading retries of
-        many deliveries to a recovering endpoint.
-    """
-
-    max_attempts: int = 8
-    base_delay_s: float = 2.0
-    max_delay_s: float = 600.0
-    max_age_s: float = 24 * 3600.0
-    jitter: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ConfigurationError("retry policy: max_attempts must be at least 1")
-        if self.base_delay_s < 0 or self.max_delay_s < self.base_delay_s:
-            raise ConfigurationError("retry policy: need 0 <= base_delay_s <= max_delay_s")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ConfigurationError("retry policy: jitter must be within [0, 1]")
-
-    def delay_s(self, attempt: int, rng: random.Random) -> float:
-        """Delay after the ``attempt``-th failed attempt (1-based) of a budget, s."""
-        nominal = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempt - 1))
-        return nominal * (1.0 - self.jitter * rng.random())
-
-
 class DeliveryService:
     """Match products to subscriptions and deliver them, recording every attempt.
 
@@ -131,6 +81,8 @@ class DeliveryService:
     on_attempt
         Called with every recorded attempt (e.g. to publish it on ``deliveries``); from
         worker threads when ``max_parallel > 1``, so it must be thread-safe.
+    http_timeout_s
+        Timeout of the HTTP client the service creates when ``http`` is ``None``, s.
     max_parallel
         Deliveries of one product (or of one batch of due retries) run concurrently on
         this many threads, so a slow endpoint does not hold back the others.
@@ -148,6 +100,7 @@ class DeliveryService:
         rng: random.Random | None = None,
         on_attempt: Callable[[DeliveryAttempt], None] | None = None,
         max_parallel: int = 8,
+        http_timeout_s: float = 10.0,
     ) -> None:
         self.subscriptions = subscriptions
         self.index = LiveSubscriptionIndex(subscriptions)
@@ -155,7 +108,7 @@ class DeliveryService:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client()
+        self.http = http if http is not None else httpx.Client(timeout=http_timeout_s)
         self.s3 = s3
         self.rng = rng or random.Random()
         self.on_attempt = on_attempt
@@ -255,7 +208,7 @@ class DeliveryService:
                 {**base, "status": DeliveryStatus.FAILED, "error": str(exc)}
             )
         except (StreamError, OSError, httpx.HTTPError) as exc:
-            attempt = self._retry_or_fail(base, str(exc) or type(exc).__name__, now)
+            attempt = self._retry_or_fail(base, exc, now)
         else:
             attempt = self._delivered(base, payload, self.clock())
         self.ledger.record(
@@ -276,22 +229,26 @@ class DeliveryService:
             }
         )
 
-    def _retry_or_fail(self, base: dict[str, object], error: str, now: datetime) -> DeliveryAttempt:
+    def _retry_or_fail(
+        self, base: dict[str, object], exc: Exception, now: datetime
+    ) -> DeliveryAttempt:
+        error = str(exc) or type(exc).__name__
         number = int(str(base["attempt"]))
         in_budget = number - int(str(base["budget_start"]))
         started = base["budget_started"]
         assert isinstance(started, datetime)
         age_s = (now - started).total_seconds()
-        if in_budget >= self.policy.max_attempts or age_s >= self.policy.max_age_s:
+        if self.policy.gives_up(in_budget, age_s):
+            limit = self.policy.max_attempts
             why = (
                 f"{in_budget} attempts"
-                if in_budget >= self.policy.max_attempts
+                if limit is not None and in_budget >= limit
                 else f"{age_s:.0f} s since the first attempt"
             )
             return DeliveryAttempt.model_validate(
                 {**base, "status": DeliveryStatus.FAILED, "error": f"{error} (gave up after {why})"}
             )
-        delay = self.policy.delay_s(in_budget, self.rng)
+        delay = self.policy.delay_for(exc, in_budget, self.rng)
         return DeliveryAttempt.model_validate(
             {
                 **base,
@@ -317,146 +274,3 @@ class DeliveryService:
         if self.on_attempt is not None:
             self.on_attempt(attempt)
         return attempt
-
-
-# ---------------------------------------------------------------------------- consumer loop
-
-
-def publish_attempts(
-    producer: Producer, topic: str = DELIVERIES
-) -> Callable[[DeliveryAttempt], None]:
-    """An ``on_attempt`` callback that sends each attempt to ``deliveries`` (key:
-    subscription id). Flush the producer before committing input offsets."""
-
-    def send(attempt: DeliveryAttempt) -> None:
-        producer.send(topic, attempt.subscription_id, attempt.to_bytes())
-
-    return send
-
-
-def _product_of(record: Record) -> ProductRecord:
-    product = ProductRecord.from_bytes(record.value)
-    stamp = record.timestamp
-    if stamp is not None and "kafka_append" not in product.timeline:
-        product = product.with_timestamp("kafka_append", stamp)
-    return product
-
-
-def process_batch(
-    records: Iterable[Record],
-    service: DeliveryService,
-    consumer: Consumer,
-    producer: Producer | None = None,
-    dead_letters_topic: str = DEAD_LETTERS,
-) -> int:
-    """Deliver a batch of ``l1-products`` records, then commit them.
-
-    Every record's outcome is in the ledger (and, with ``producer``, flushed to
-    ``deliveries``) before the last offset of each partition is committed. A record that
-    is not a product record is logged (and, with ``producer``, sent to ``dead-letters``
-    with an ``x-error`` header) and committed.
-
-    Returns
-    -------
-    int
-        Number of delivery attempts made.
-    """
-    batch = list(records)
-    made = 0
-    for record in batch:
-        try:
-            product = _product_of(record)
-        except SchemaError as exc:
-            log.error("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
-            if producer is not None:
-                producer.send(
-                    dead_letters_topic,
-                    record.key or "",
-                    record.value,
-                    headers={
-                        "x-error": str(exc).encode(),
-                        "x-error-class": type(exc).__name__.encode(),
-                        "x-source": f"{record.topic}/{record.partition}/{record.offset}".encode(),
-                    },
-                )
-            continue
-        made += len(service.handle(product))
-    if producer is not None:
-        producer.flush()
-    for part in records_by_partition(batch).values():
-        try:
-            consumer.commit(part[-1])
-        except RetryableError as exc:
-            # the partition moved to another member (or the broker is away): whoever
-            # reads these records again finds them in the ledger, so nothing is doubled
-            log.warning(
-                "commit of %s[%d]@%d failed: %s",
-                part[-1].topic,
-                part[-1].partition,
-                part[-1].offset,
-                exc,
-            )
-    return made
-
-
-def run_delivery(
-    consumer: Consumer,
-    service: DeliveryService,
-    *,
-    producer: Producer | None = None,
-    dead_letters_topic: str = DEAD_LETTERS,
-    stop: threading.Event | None = None,
-    poll_timeout_s: float = 0.5,
-    max_records: int = 100,
-    idle_callback: Callable[[], None] | None = None,
-) -> int:
-    """The ``deliver`` stage: consume ``l1-products``, deliver, retry, commit after record.
-
-    Parameters
-    ----------
-    consumer
-        Subscribed to ``l1-products`` with auto-commit off.
-    service
-        The delivery core.
-    producer
-        If given, undecodable records go to ``dead_letters_topic`` (flushed before
-        commits); pass ``on_attempt=publish_attempts(producer)`` to the service to also
-        publish every attempt on ``deliveries``.
-    dead_letters_topic
-        Topic for records that are not product records.
-    stop
-        Set it to end the loop (checked between polls).
-    poll_timeout_s
-        Longest wait for new records, s (also bounds the lateness of due retries).
-    max_records
-        Records per poll.
-    idle_callback
-        Called after every poll (tests, progress).
-
-    Returns
-    -------
-    int
-        Number of delivery attempts made (first attempts and retries).
-    """
-    stop = stop or threading.Event()
-    made = 0
-    while not stop.is_set():
-        # wait for the first record only, then take what is already fetched: a batch
-        # poll would hold the first record until the batch fills or the timeout ends
-        records = consumer.poll(timeout_s=poll_timeout_s, max_records=1)
-        if records and max_records > 1:
-            records += consumer.poll(timeout_s=0.0, max_records=max_records - 1)
-        if records:
-            made += process_batch(records, service, consumer, producer, dead_letters_topic)
-        made += len(service.retry_due())
-        if producer is not None:
-            producer.flush()
-        if idle_callback is not None:
-            idle_callback()
-        if not records:
-            due = service.next_retry()
-            if due is not None:
-                wait = (due - service.clock()).total_seconds()
-                if 0 < wait < poll_timeout_s:
-                    time.sleep(wait)
-    return made

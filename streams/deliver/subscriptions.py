@@ -58,6 +58,9 @@ class SubscriptionStore(Protocol):
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
 
+    def count_by_status(self) -> dict[str, int]:
+        """Number of subscriptions per status (cheap: for health and metrics)."""
+
     def delete(self, sub_id: str) -> None:
         """Remove it, or :class:`SubscriptionNotFoundError`."""
 
@@ -137,6 +140,15 @@ class SqliteSubscriptionStore:
         with self._connect() as con:
             rows = con.execute("SELECT body FROM subscriptions ORDER BY created, rowid").fetchall()
         return [Subscription.model_validate_json(r[0]) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        """Number of subscriptions per status, counted by the database (health checks and
+        metrics do constant work: no subscription is parsed)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT json_extract(body, '$.status'), COUNT(*) FROM subscriptions GROUP BY 1"
+            ).fetchall()
+        return {str(status): int(n) for status, n in rows}
 
     def delete(self, sub_id: str) -> None:
         """Remove a subscription."""

@@ -10,6 +10,8 @@ Pull-queue deliveries need no sender: the ledger appends to the queue itself.
 from __future__ import annotations
 
 import posixpath
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -101,8 +103,32 @@ def post_webhook(
         return code
     reason = f"webhook {target.url} answered HTTP {code}"
     if code >= 500 or code in RETRYABLE_HTTP_STATUS:
-        raise WebhookUnavailableError(reason)
+        raise WebhookUnavailableError(
+            reason, retry_after_s=retry_after_s(response.headers.get("Retry-After"))
+        )
     raise WebhookRejectedError(reason)
+
+
+MAX_RETRY_AFTER_S = 3600.0
+"""Longest ``Retry-After`` honoured, s (a larger one is capped, not ignored)."""
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds to wait from an HTTP ``Retry-After`` header (RFC 9110 section 10.2.3:
+    delay-seconds or an HTTP-date); ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return min(float(text), MAX_RETRY_AFTER_S)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    delay = (when - datetime.now(UTC)).total_seconds()
+    return min(max(delay, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _name_of(url: str) -> str:

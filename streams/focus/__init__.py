@@ -1,1 +1,88 @@
-"""focus"""
+"""The ``focus`` wing: ``focus-jobs`` -> Level-1 products -> ``l1-products``.
+
+:mod:`.stage` fetches a burst's raw packets named by the job, focuses exactly that burst
+with :mod:`sar.focus`, writes the product and publishes its record. The operator and the
+local autoscaler scale this stage by its backlog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from sar import __version__
+from streams._infra.objectstore import ObjectStore
+from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.settings import CommonSettings
+from streams._infra.topics import ensure_topics
+from streams.focus.stage import FOCUS_RETRY, FocusFilter, FocusWorker
+from streams.messages.products import ProductRecord
+
+__all__ = ["FocusWorker", "FocusWorkerSettings", "build_focus_worker"]
+
+
+class FocusWorkerSettings(CommonSettings):
+    """Burst focusing worker (``eoport run focus``); scaled by the operator."""
+
+    client_id: str = "eoport-focus"
+    group_id: str = "eoport-focus"
+    processing_version: str = __version__
+    max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
+    fft_threads: int = Field(default=1, ge=1)
+    fft_effort: Literal["measure", "patient"] = "measure"
+    """FFTW planner effort of the focusing plans: ``patient`` plans take minutes per new
+    burst shape but run faster; use it with ``fft_wisdom`` so that is paid once."""
+    fft_wisdom: Path | None = None
+    """FFTW wisdom file: loaded at start, rewritten when new plans were made."""
+    stall_after_s: float = Field(
+        default=60.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"
+    )
+
+
+def build_focus_worker(
+    settings: FocusWorkerSettings,
+    *,
+    on_product: Callable[[ProductRecord], None] | None = None,
+    focus_filter: FocusFilter | None = None,
+    store: ObjectStore | None = None,
+    configure_fft: bool = True,
+) -> StageRuntime:
+    """The ``focus`` stage configured by ``settings``, ready to :meth:`~StageRuntime.run`.
+
+    Configures the FFT library (threads, planner effort, wisdom file) unless
+    ``configure_fft`` is false (several workers in one process share one configuration).
+    """
+    from sar.focus.fft import WisdomFile
+    from sar.focus.fft import configure_fft as configure
+
+    wisdom = None
+    if configure_fft:
+        configure(threads=settings.fft_threads, effort=f"FFTW_{settings.fft_effort.upper()}")
+        if settings.fft_wisdom is not None:
+            wisdom = WisdomFile(settings.fft_wisdom)
+            wisdom.load()
+    bus = settings.make_bus()
+    ensure_topics(bus, settings.topics.specs())
+    stage = FocusWorker(
+        store if store is not None else settings.make_object_store(),
+        processing_version=settings.processing_version,
+        products_topic=settings.topics.l1_products,
+        events_topic=settings.topics.events,
+        focus_filter=focus_filter,
+        on_product=on_product,
+        fft_wisdom=wisdom,
+    )
+    config = RuntimeConfig(
+        group_id=settings.group_id,
+        topics=[settings.topics.focus_jobs],
+        dead_letters_topic=settings.topics.dead_letters,
+        events_topic=settings.topics.events,
+        retry=FOCUS_RETRY,
+        max_batch=1,
+        consumer_config={"max.poll.interval.ms": settings.max_poll_interval_ms},
+        stall_after_s=settings.stall_after_s,
+    )
+    return StageRuntime(stage, bus, config)

@@ -21,9 +21,8 @@ publish the :class:`~streams.products.ProductRecord`, flush, and only then commi
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from prometheus_client import Counter, Histogram
 
+from sar import __version__
 from sar.errors import SarError
 from sar.focus.fft import WisdomFile
 from sar.focus.tops import recycle_output
@@ -41,13 +41,12 @@ from sar.process import ORBIT_MARGIN, focus_packets
 from sar.product.geogrid import footprint_geojson
 from sar.product.slc import write_slc
 from sar.timeutil import gps_seconds_to_utc
-from streams._infra.bus import KafkaBus, KafkaConsumer, KafkaProducer
-from streams._infra.deadletters import Backoff, dead_letter
-from streams._infra.errors import PermanentError, RetryableError
+from streams._infra.errors import PermanentError
 from streams._infra.objectstore import ObjectStore
-from streams._infra.records import Record
-from streams._infra.topics import DEAD_LETTERS, EVENTS, FOCUS_JOBS, L1_PRODUCTS
-from streams.assemble.stage import FETCH_WAIT_MAX_MS, flush_reliably
+from streams._infra.records import OutgoingRecord, Record
+from streams._infra.retry import RetryPolicy
+from streams._infra.runtime import StageBase
+from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
 from streams.messages.products import ProductAttributes, ProductRecord, make_product_id
@@ -113,57 +112,53 @@ class WorkerStats:
     focus_s: list[float] = field(default_factory=list)
 
 
-class FocusWorker:
-    """One focusing worker (a member of the ``focus`` consumer group).
+FOCUS_RETRY = RetryPolicy(max_attempts=8, base_delay_s=0.5, max_delay_s=30.0, max_age_s=None)
+"""Retry of a job that failed transiently (object store, broker) before it is
+dead-lettered."""
+
+
+class FocusWorker(StageBase):
+    """The ``focus`` stage (a :class:`streams._infra.runtime.Stage`): one job at a time.
 
     Parameters
     ----------
-    bus, store
-        Kafka bus and object store (raw bursts in, products out).
+    store
+        Object store (raw bursts in, products out).
     processing_version
         Goes into the product id: reprocessing with another version gives new ids.
-    group_id, jobs_topic, products_topic, events_topic, dead_letters_topic
-        Consumer group and topic names.
+    products_topic, events_topic
+        Output topic names.
     products_prefix
         Object-store key prefix of products.
     focus_filter
         Optional: jobs for which it returns ``False`` are committed without focusing
-        (an ``events`` record says so). Hook for AOI-driven processing
-        (:func:`streams.subscriptions.should_focus` on the job's predicted footprint).
-    max_attempts
-        Attempts of a job failing with a retryable error before it is dead-lettered.
+        (an ``events`` record says so).
+    on_product
+        Called with every product record published (progress, tests).
     fft_wisdom
         Optional FFTW wisdom file, rewritten after a burst that created new plans.
     """
 
+    name = "focus"
+
     def __init__(
         self,
-        bus: KafkaBus,
         store: ObjectStore,
         *,
-        processing_version: str = "0.1.0",
-        group_id: str = "eoport-focus",
-        jobs_topic: str = FOCUS_JOBS,
+        processing_version: str = __version__,
         products_topic: str = L1_PRODUCTS,
         events_topic: str = EVENTS,
-        dead_letters_topic: str = DEAD_LETTERS,
         products_prefix: str = "products",
         focus_filter: FocusFilter | None = None,
-        max_attempts: int = 8,
         on_product: Callable[[ProductRecord], None] | None = None,
         fft_wisdom: WisdomFile | None = None,
     ) -> None:
-        self.bus = bus
         self.store = store
         self.processing_version = processing_version
-        self.group_id = group_id
-        self.jobs_topic = jobs_topic
         self.products_topic = products_topic
         self.events_topic = events_topic
-        self.dead_letters_topic = dead_letters_topic
         self.products_prefix = products_prefix.strip("/")
         self.focus_filter = focus_filter
-        self.max_attempts = max_attempts
         self.on_product = on_product
         self.fft_wisdom = fft_wisdom
         self.stats = WorkerStats()
@@ -252,95 +247,42 @@ class FocusWorker:
             timeline=timeline,
         )
 
-    def handle(self, record: Record, producer: KafkaProducer) -> None:
-        """Process one ``focus-jobs`` record to a durable outcome (product or dead letter)
-        and flush; raises :class:`RetryableError` only when the caller should retry."""
-        try:
-            job = JobRecord.from_bytes(record.value)
-            if self.focus_filter is not None and not self.focus_filter(job):
-                self.stats.skipped += 1
-                JOBS_DONE.labels("skipped").inc()
-                event = EventRecord(kind="focus-failed", source=job.burst_key,
-                                    detail={"skipped": "no subscription needs it"})  # fmt: skip
-                producer.send(self.events_topic, event.source, event.to_bytes())
-                flush_reliably(producer)
-                return
-            product = self.focus(job, record.timestamp)
-        except PermanentError as exc:
-            self._dead_letter(record, exc, producer)
-            return
-        producer.send(self.products_topic, product.product_id, product.to_bytes())
-        flush_reliably(producer)
+    def handle(self, record: Record, now: float) -> Sequence[OutgoingRecord]:
+        """Focus one ``focus-jobs`` record; return its product record (or the event that
+        says why it was skipped).
+
+        Raises
+        ------
+        RetryableError
+            Object store unavailable (the runtime retries, then dead-letters).
+        PermanentError
+            Not a job, raw object missing, corrupt packets, unfocusable burst.
+        """
+        job = JobRecord.from_bytes(record.value)
+        if self.focus_filter is not None and not self.focus_filter(job):
+            self.stats.skipped += 1
+            JOBS_DONE.labels("skipped").inc()
+            event = EventRecord(kind="focus-skipped", source=job.burst_key,
+                                detail={"reason": "no subscription needs it"})  # fmt: skip
+            return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
+        product = self.focus(job, record.timestamp)
         self.stats.products += 1
         JOBS_DONE.labels("product").inc()
         if self.on_product is not None:
             self.on_product(product)
+        return [OutgoingRecord(self.products_topic, product.product_id, product.to_bytes())]
 
-    def _dead_letter(self, record: Record, exc: Exception, producer: KafkaProducer) -> None:
-        log.error("focus job %s failed permanently: %s", record.key, exc)
+    def failed(self, record: Record, error: Exception) -> Sequence[OutgoingRecord]:
+        """A ``focus-failed`` event for a job that is dead-lettered."""
         self.stats.failed += 1
         self.stats.failed_keys.append(record.key or "")
         JOBS_DONE.labels("failed").inc()
-        d = dead_letter(record, exc, "focus", self.dead_letters_topic)
-        producer.send(d.topic, d.key, d.value, d.headers)
         event = EventRecord(
             kind="focus-failed", source=record.key or "",
-            detail={"error": str(exc), "error_class": type(exc).__name__,
+            detail={"error": str(error), "error_class": type(error).__name__,
                     "offset": record.offset, "partition": record.partition},
         )  # fmt: skip
-        producer.send(self.events_topic, event.source, event.to_bytes())
-        flush_reliably(producer)
-
-    def run(self, stop: threading.Event, poll_timeout_s: float = 0.2) -> WorkerStats:
-        """Consume jobs one at a time until ``stop`` is set."""
-        consumer = self.bus.consumer(
-            self.group_id,
-            [self.jobs_topic],
-            config={"fetch.wait.max.ms": FETCH_WAIT_MAX_MS, "max.poll.interval.ms": 600_000},
-        )
-        producer = self.bus.producer()
-        try:
-            while not stop.is_set():
-                try:
-                    records = consumer.poll(poll_timeout_s, max_records=1)
-                except RetryableError as exc:
-                    log.warning("focus worker poll failed: %s", exc)
-                    time.sleep(0.5)
-                    continue
-                for record in records:
-                    self._process(record, consumer, producer, stop)
-        finally:
-            consumer.close()
-            producer.close()
-        return self.stats
-
-    def _process(
-        self,
-        record: Record,
-        consumer: KafkaConsumer,
-        producer: KafkaProducer,
-        stop: threading.Event,
-    ) -> None:
-        backoff = Backoff(initial_s=0.5, max_s=30.0)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                self.handle(record, producer)
-                break
-            except RetryableError as exc:
-                self.stats.retries += 1
-                if attempt >= self.max_attempts:
-                    self._dead_letter(record, exc, producer)
-                    break
-                if stop.is_set():
-                    return  # not committed: another worker (or our restart) redoes it
-                log.warning("focus job %s: %s (attempt %d), retrying", record.key, exc, attempt)
-                time.sleep(backoff.delay_s())
-        try:
-            consumer.commit(record)
-        except RetryableError as exc:
-            log.warning("commit of job %s failed: %s (it may be redone)", record.key, exc)
+        return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
 
 
 def subscription_filter(index: Any) -> FocusFilter:

@@ -15,15 +15,33 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from streams._infra.errors import SchemaError
 
 
+EventKind = Literal[
+    "gap",
+    "corrupt",
+    "rejected-chunk",
+    "burst-incomplete",
+    "burst-dropped",
+    "focus-failed",
+    "focus-skipped",
+    "stage-stalled",
+    "pass-manifest",
+    "pass-report",
+]
+"""What happened: ``gap`` (chunks declared lost), ``corrupt`` (bytes skipped while
+resynchronising), ``rejected-chunk`` (a record that is not a chunk), ``burst-incomplete``
+(published with packets missing), ``burst-dropped`` (never published: no orbit),
+``focus-failed`` (dead-lettered job), ``focus-skipped`` (no subscription needs the burst),
+``stage-stalled`` (the watchdog recreated a consumer), ``pass-manifest`` (what a station
+sent), ``pass-report`` (what came out of a pass against its manifest)."""
+
+
 class EventRecord(BaseModel):
     """One pipeline event (value of ``events``, key :attr:`source`): gaps, corrupt data,
     incomplete bursts, focusing failures; what operators and the dashboard read."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal[
-        "gap", "corrupt", "burst-incomplete", "burst-dropped", "focus-failed", "rejected-chunk"
-    ]
+    kind: EventKind
     source: str
     time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -18,8 +18,9 @@ import uvicorn
 
 from eoport.api import ApiState, create_app, open_state
 from eoport.config import ApiSettings
+from streams._infra.retry import RetryPolicy
 from streams.deliver.ledger import DeliveryLedger
-from streams.deliver.service import DeliveryService, RetryPolicy
+from streams.deliver.service import DeliveryService
 from streams.deliver.subscriptions import SqliteSubscriptionStore
 from streams.messages.products import ProductRecord
 
@@ -259,7 +260,7 @@ def test_openapi_document(api: Api) -> None:
 
 def test_open_state_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    state = open_state(ApiSettings())
+    state = open_state(ApiSettings().state_dir)
     assert (tmp_path / "var" / "state" / "subscriptions.sqlite").is_file()
     assert (tmp_path / "var" / "state" / "deliveries.sqlite").is_file()
     assert state.subscriptions.all() == []

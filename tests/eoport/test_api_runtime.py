@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eoport.api.runtime import make_server, retry_policy, run_deliver_stage
+from eoport.api.server import make_server
 from eoport.config import ApiSettings, DeliverySettings, TopicNames
 from streams._infra.bus import KafkaBus
 from streams._infra.ports import find_free_port
+from streams.deliver import build_deliverer
 from streams.messages.products import ProductRecord
 
 
@@ -40,9 +41,9 @@ def product(burst_id: int) -> ProductRecord:
 
 
 def test_retry_policy_from_settings() -> None:
-    policy = retry_policy(
-        DeliverySettings(max_attempts=3, backoff_initial_s=0.5, backoff_max_s=4.0)
-    )
+    policy = DeliverySettings(
+        max_attempts=3, backoff_initial_s=0.5, backoff_max_s=4.0
+    ).retry_policy()
     assert (policy.max_attempts, policy.base_delay_s, policy.max_delay_s) == (3, 0.5, 4.0)
 
 
@@ -69,7 +70,7 @@ def test_subscription_to_pull_queue_end_to_end(
     )
     stop = threading.Event()
     deliver_thread = threading.Thread(
-        target=run_deliver_stage, args=(deliver_settings,), kwargs={"stop": stop}, daemon=True
+        target=build_deliverer(deliver_settings).run, args=(stop,), daemon=True
     )
     try:
         while not server.started:

@@ -1,14 +1,13 @@
-"""Dead-letter records and backoff delays."""
+"""Dead-letter records."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 import pytest
 
 from streams._infra.bus import KafkaBus
-from streams._infra.deadletters import Backoff, dead_letter
+from streams._infra.deadletters import dead_letter
 from streams._infra.errors import ChunkError
 from streams._infra.records import Record
 
@@ -24,15 +23,6 @@ def test_dead_letter_keeps_the_record_and_names_the_failure() -> None:
         "x-stage": b"assembler",
         "x-source": b"raw-chunks/3/41",
     }
-
-
-def test_backoff_grows_to_its_cap_with_jitter() -> None:
-    backoff = Backoff(initial_s=0.5, max_s=4.0, rng=random.Random(0))
-    delays = [backoff.delay_s() for _ in range(6)]
-    bounds = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
-    assert all(b / 2 <= d <= b for d, b in zip(delays, bounds, strict=True))
-    backoff.reset()
-    assert backoff.delay_s() <= 0.5
 
 
 @pytest.mark.broker

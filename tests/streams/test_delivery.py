@@ -18,10 +18,14 @@ import pytest
 
 from streams._infra.bus import KafkaBus
 from streams._infra.errors import ConfigurationError
+from streams._infra.lag import group_lag
 from streams._infra.objectstore import ObjectStore
+from streams._infra.retry import RetryPolicy
+from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams._infra.s3server import LocalS3Server
 from streams.deliver.ledger import DeliveryLedger, DeliveryStatus, InvalidAckIdError
-from streams.deliver.service import DeliveryService, RetryPolicy, publish_attempts, run_delivery
+from streams.deliver.service import DeliveryService
+from streams.deliver.stage import Deliverer
 from streams.deliver.subscriptions import SqliteSubscriptionStore, Subscription, SubscriptionSpec
 from streams.deliver.subscriptions import new_subscription as _new_subscription
 from streams.messages.products import ProductRecord
@@ -475,28 +479,6 @@ def wait_for(predicate: Any, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-class CountingConsumer:
-    """A real consumer that also counts the records whose offsets were committed."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.committed = 0
-        self._positions: dict[tuple[str, int], int] = {}
-
-    def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Any]:
-        records: list[Any] = self.inner.poll(timeout_s, max_records)
-        return records
-
-    def commit(self, record: Any) -> None:
-        self.inner.commit(record)
-        key = (record.topic, record.partition)
-        self.committed += record.offset + 1 - self._positions.get(key, 0)
-        self._positions[key] = record.offset + 1
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def collect(consumer: Any, n: int, timeout_s: float = 30.0) -> list[Any]:
     """Poll until ``n`` records arrived."""
     got: list[Any] = []
@@ -509,26 +491,22 @@ def collect(consumer: Any, n: int, timeout_s: float = 30.0) -> list[Any]:
 
 
 def run_in_thread(
-    consumer: Any, service: DeliveryService, producer: Any, dlq: str
-) -> tuple[threading.Thread, threading.Event]:
+    bus: KafkaBus, group: str, topic: str, service: DeliveryService, deliveries: str, dlq: str
+) -> tuple[threading.Thread, threading.Event, StageRuntime]:
+    """The deliver stage on ``topic`` under the stage runtime, in a thread."""
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_delivery,
-        args=(consumer, service),
-        kwargs={
-            "producer": producer,
-            "dead_letters_topic": dlq,
-            "stop": stop,
-            "poll_timeout_s": 0.1,
-        },
-        daemon=True,
+    runtime = StageRuntime(
+        Deliverer(service, deliveries_topic=deliveries),
+        bus,
+        RuntimeConfig(group, [topic], dead_letters_topic=dlq, poll_timeout_s=0.1),
     )
+    thread = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
     thread.start()
-    return thread, stop
+    return thread, stop, runtime
 
 
 @pytest.mark.broker
-def test_run_delivery_commits_after_ledger_and_never_duplicates(
+def test_deliver_stage_commits_after_ledger_and_never_duplicates(
     tmp_path: Path,
     bus: KafkaBus,
     new_topic: Callable[..., str],
@@ -551,18 +529,13 @@ def test_run_delivery_commits_after_ledger_and_never_duplicates(
     policy = RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.0)
 
     def service() -> DeliveryService:
-        return DeliveryService(
-            store, ledger, policy=policy, on_attempt=publish_attempts(producer, deliveries)
-        )
+        return DeliveryService(store, ledger, policy=policy)
 
-    consumer = bus.consumer("eoport-delivery-test", [topic])
-    svc = service()
-    thread, stop = run_in_thread(consumer, svc, producer, dlq)
+    thread, stop, _ = run_in_thread(bus, "eoport-delivery-test", topic, service(), deliveries, dlq)
     wait_for(lambda: len(receiver.requests) == 5)
+    wait_for(lambda: group_lag(bus, "eoport-delivery-test", topic).total == 0)
     stop.set()
     thread.join(10)
-    consumer.close()
-    svc.close()
     got = sorted(ProductRecord.from_bytes(r.body).burst_id for r in receiver.requests)
     assert got == [1, 2, 3, 4, 5]
     for r in receiver.requests:
@@ -572,24 +545,22 @@ def test_run_delivery_commits_after_ledger_and_never_duplicates(
     new = make_product(burst_id=6)
     producer.send(topic, new.key, new.to_bytes())
     producer.flush()
-    consumer = bus.consumer("eoport-delivery-test", [topic])
-    svc = service()
-    thread, stop = run_in_thread(consumer, svc, producer, dlq)
+    thread, stop, _ = run_in_thread(bus, "eoport-delivery-test", topic, service(), deliveries, dlq)
     wait_for(lambda: len(receiver.requests) == 6)
     stop.set()
     thread.join(10)
-    consumer.close()
     # a new group re-reads everything from the start: the ledger stops every duplicate
-    consumer = CountingConsumer(bus.consumer("eoport-delivery-replay", [topic]))
-    thread, stop = run_in_thread(consumer, svc, producer, dlq)
-    wait_for(lambda: consumer.committed == 9)  # 5 + 2 replayed + 1 junk + 1 new, all done
+    thread, stop, runtime = run_in_thread(
+        bus, "eoport-delivery-replay", topic, service(), deliveries, dlq
+    )
+    # 5 + 2 replayed + 1 junk + 1 new, all handled and committed
+    wait_for(lambda: runtime.stats.records == 9)
+    wait_for(lambda: group_lag(bus, "eoport-delivery-replay", topic).total == 0)
     probe = bus.consumer("eoport-delivery-probe", [dlq])
     dead = collect(probe, 2)  # one junk record per reading group
     stop.set()
     thread.join(10)
-    consumer.close()
     probe.close()
-    svc.close()
     assert len(receiver.requests) == 6
     assert dead[0].value == b"not a product record"
     assert b"invalid product record" in dead[0].headers["x-error"]

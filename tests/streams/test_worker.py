@@ -18,10 +18,11 @@ from streams._infra.bus import KafkaBus
 from streams._infra.deadletters import HEADER_ERROR
 from streams._infra.objectstore import ObjectStore
 from streams._infra.records import Record
+from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.reassembly import ChannelReassembler
-from streams.focus.stage import FocusWorker
+from streams.focus.stage import FOCUS_RETRY, FocusWorker
 from streams.messages.chunks import split_into_chunks
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord, raw_key
@@ -74,7 +75,7 @@ def read_all(
 
 def test_focus_writes_a_product_whose_footprint_holds_the_target(tmp_path: Path) -> None:
     store = ObjectStore(str(tmp_path / "objects"))
-    worker = FocusWorker(KafkaBus("127.0.0.1:1"), store, processing_version="test")
+    worker = FocusWorker(store, processing_version="test")
     outs = focusable_bursts()
     # the block whose middle is nearest the target's zero-Doppler time holds it fully focused
     zd = stripmap_pass(4096).truth["targets"][0]["zero_doppler_time"]["gps_seconds"]
@@ -116,9 +117,10 @@ def test_worker_publishes_products_and_dead_letters_bad_jobs(
     producer.send(jobs_t, "garbage", b"not a job")
     producer.send(jobs_t, missing.burst_key, missing.to_bytes())
     producer.flush()
-    worker = FocusWorker(
-        bus, store, group_id=f"focus-{uuid.uuid4().hex[:6]}", jobs_topic=jobs_t,
-        products_topic=products_t, events_topic=events_t, dead_letters_topic=dead_t,
+    worker = StageRuntime(
+        FocusWorker(store, products_topic=products_t, events_topic=events_t), bus,
+        RuntimeConfig(f"focus-{uuid.uuid4().hex[:6]}", [jobs_t], dead_letters_topic=dead_t,
+                      events_topic=events_t, retry=FOCUS_RETRY, max_batch=1),
     )  # fmt: skip
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
@@ -138,4 +140,5 @@ def test_worker_publishes_products_and_dead_letters_bad_jobs(
     assert "no object at" in reasons[missing.burst_key]
     kinds = [EventRecord.from_bytes(r.value).kind for r in events]
     assert kinds == ["focus-failed", "focus-failed"]
-    assert worker.stats.products == 1 and worker.stats.failed == 2
+    assert isinstance(worker.stage, FocusWorker)
+    assert worker.stage.stats.products == 1 and worker.stage.stats.failed == 2

@@ -1,0 +1,58 @@
+"""What the routes depend on: the state the API serves, as an ``Annotated`` dependency.
+
+Routers are module-level (:mod:`eoport.api.routes`) and reach the stores only through
+:data:`StateDep`, which reads the :class:`ApiState` that :func:`eoport.api.main.create_app`
+put on the application; no route module imports the app, so there are no import circles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from streams.deliver import DeliveryStores, open_stores
+from streams.deliver.ledger import DeliveryLedger
+from streams.deliver.models import Clock, utc_now
+from streams.deliver.subscriptions import SubscriptionStore
+
+
+@dataclass
+class ApiState:
+    """What the routes read and write.
+
+    Parameters
+    ----------
+    subscriptions
+        Subscription store (shared with the ``deliver`` stage).
+    ledger
+        Delivery ledger and pull queues (shared with the ``deliver`` stage).
+    clock
+        Current aware UTC time (creation times, retry requests).
+    """
+
+    subscriptions: SubscriptionStore
+    ledger: DeliveryLedger
+    clock: Clock = utc_now
+
+    @classmethod
+    def of(cls, stores: DeliveryStores, clock: Clock = utc_now) -> ApiState:
+        """The state serving ``stores``."""
+        return cls(stores.subscriptions, stores.ledger, clock)
+
+
+def open_state(state_dir: str | object, clock: Clock = utc_now) -> ApiState:
+    """Open (creating if needed) the stores under ``state_dir`` (the ``deliver`` stage
+    opens the same files, :func:`streams.deliver.open_stores`)."""
+    return ApiState.of(open_stores(str(state_dir)), clock)
+
+
+def get_state(request: Request) -> ApiState:
+    """The :class:`ApiState` of the application serving ``request``."""
+    state: ApiState = request.app.state.eoport
+    return state
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+"""Route parameter type giving the application's :class:`ApiState`."""

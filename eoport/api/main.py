@@ -1,0 +1,97 @@
+"""The FastAPI application factory: routers, error format, request metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from eoport import __version__
+from eoport.api.deps import ApiState, open_state
+from eoport.api.routes import health, subscriptions
+from streams import CommonSettings
+
+
+def _one_line(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
+    errors: list[dict[str, object]] = []
+    parts: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        where = ".".join(loc) or "body"
+        parts.append(f"{where}: {msg}")
+        errors.append({"loc": loc, "msg": msg, "type": err.get("type")})
+    return "; ".join(parts), errors
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail, errors = _one_line(exc)
+    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+
+def _install_request_metrics(app: FastAPI) -> CollectorRegistry:
+    """Count and time every request of ``app`` in a registry of its own."""
+    registry = CollectorRegistry()
+    requests = Counter(
+        "eoport_api_requests",
+        "HTTP requests by method, route and status",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "eoport_api_request_seconds", "HTTP request duration, s", ["route"], registry=registry
+    )
+
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        requests.labels(request.method, path, str(response.status_code)).inc()
+        latency.labels(path).observe(time.perf_counter() - start)
+        return response
+
+    return registry
+
+
+def create_app(settings: CommonSettings | None = None, *, state: ApiState | None = None) -> FastAPI:
+    """Build the eoport HTTP API.
+
+    Parameters
+    ----------
+    settings
+        Process settings (:class:`eoport.config.ApiSettings`); ``settings.state_dir``
+        locates the embedded stores.
+    state
+        Stores to serve instead of the ones ``settings`` point at (tests, the demo).
+
+    Returns
+    -------
+    FastAPI
+        Routes: ``/subscriptions`` (create, list, get, delete), ``/subscriptions/{id}/
+        deliveries`` (ledger, retry), ``/subscriptions/{id}/queue`` and ``/ack`` (pull
+        queue, AckId semantics), ``/healthz``, ``/metrics``. Validation errors answer
+        422 with ``detail``: one line naming every problem.
+    """
+    if state is None:
+        state = open_state((settings or CommonSettings()).state_dir)
+    app = FastAPI(
+        title="eoport",
+        summary="Near-real-time Sentinel-1 products: AOI subscriptions and delivery",
+        version=__version__,
+    )
+    app.state.eoport = state
+    app.state.metrics_registry = _install_request_metrics(app)
+    app.state.metrics_registry.register(health.StoreCollector(state))
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(subscriptions.router)
+    app.include_router(health.router)
+    return app

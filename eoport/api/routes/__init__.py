@@ -1,0 +1,1 @@
+"""Routers of the eoport HTTP API, one module per area (``stac``: the STAC API)."""
