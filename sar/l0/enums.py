@@ -159,6 +159,10 @@ class EccNumber(IntEnum):
     NOISE_WV = 46
 
 
+TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
+"""ECC numbers of the TOPS modes (IW, EW), whose echoes come in bursts."""
+
+
 def signal_type_name(code: int) -> str:
     """Return the lower-case name of a signal-type code (``"echo"``, ``"tx_cal"``, ...).
 

@@ -153,6 +153,9 @@ class StageBase:
         return None
 
 
+StallEvents = Callable[[str, str, int, float], Sequence[OutgoingRecord]]
+"""Records reporting that a stage's consumer was recreated: ``(stage, group, lag, idle_s)``."""
+
 LagProbe = Callable[[], int | None]
 """Returns the group's current lag in records (``None`` when it cannot be measured)."""
 
@@ -196,6 +199,9 @@ class RuntimeConfig:
         for this long, s (``None``: no watchdog).
     lag_probe_interval_s
         Watchdog: shortest time between two lag probes, s.
+    stall_events
+        Watchdog: the records that report a recreated consumer, from ``(stage, group,
+        lag, idle_s)`` (:func:`streams.messages.events.stall_events`; ``None``: none).
     """
 
     group_id: str
@@ -208,6 +214,7 @@ class RuntimeConfig:
     consumer_config: Mapping[str, Any] = field(default_factory=dict)
     stall_after_s: float | None = 30.0
     lag_probe_interval_s: float = 5.0
+    stall_events: StallEvents | None = None
 
 
 class StageRuntime:
@@ -388,17 +395,11 @@ class StageRuntime:
         self._consumer = self._new_consumer()
 
     def _stall_event(self, lag: int, idle_s: float) -> None:
-        from streams.messages.events import EventRecord
-
-        event = EventRecord(
-            kind="stage-stalled", source=f"{self.stage.name}/{self.config.group_id}",
-            detail={"lag": lag, "idle_s": round(idle_s, 1), "action": "consumer recreated"},
-        )  # fmt: skip
-        out = OutgoingRecord(self.config.events_topic, event.source, event.to_bytes())
-        try:
-            self._publish([out], threading.Event())
-        except StopRequestedError:  # pragma: no cover - fresh event never set
-            pass
+        make = self.config.stall_events
+        if make is not None:
+            self._publish(
+                make(self.stage.name, self.config.group_id, lag, idle_s), threading.Event()
+            )
 
     # ------------------------------------------------------------------ loop
 

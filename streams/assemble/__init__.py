@@ -2,8 +2,9 @@
 
 Chunks are put back in order per downlink channel (:mod:`.reassembly`, :mod:`.chunkstream`),
 cut into packets and grouped into bursts with their auxiliary data (:mod:`.channel`,
-:mod:`.open_bursts`); a burst's key is made here (:mod:`.burst_ids`); state survives
-restarts as snapshots (:mod:`.snapshots`); :mod:`.stage` is the stage itself.
+:mod:`.open_bursts`). A burst's key is made here: the channel assembler names every burst
+once with :mod:`sar.identity` and the key travels with the job. State survives restarts
+as snapshots (:mod:`.snapshots`); :mod:`.stage` is the stage itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from streams._infra.topics import ensure_topics
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.snapshots import SnapshotStore
 from streams.assemble.stage import Assembler
+from streams.messages.events import stall_events
 
 __all__ = ["Assembler", "AssemblerSettings", "build_assembler"]
 
@@ -76,5 +78,6 @@ def build_assembler(
         retry=STAGE_RETRY,
         max_batch=200,
         stall_after_s=settings.stall_after_s,
+        stall_events=stall_events(settings.topics.events),
     )
     return StageRuntime(stage, bus, config)

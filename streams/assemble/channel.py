@@ -26,7 +26,7 @@ burst's end has arrived. The worker extends these state vectors by propagation
 waiting for later GNSS fixes is unnecessary: the aux condition costs at most two
 sub-commutation cycles (64 PRIs each, ~80 ms of sensing time) after the burst's end.
 
-**Keys.** A TOPS burst is keyed by its ESA burst ID (:mod:`streams.burst_ids`), known only
+**Keys.** A TOPS burst is keyed by its ESA burst ID (:mod:`sar.identity`), known only
 once its aux is complete (the ANX comes from the ancillary state vectors) and the relative
 orbit of the pass (:attr:`ChannelAssembler.relative_orbit`, from the chunk records'
 pass metadata; ``0`` when unknown). Until then the assembler names a TOPS burst by a
@@ -54,19 +54,26 @@ import numpy as np
 
 from sar.errors import GeometryError
 from sar.focus.raw import swath_name
-from sar.l0.enums import EccNumber, SignalType, polarisation_name
+from sar.identity import (
+    RELATIVE_ORBIT_UNKNOWN,
+    AnxCache,
+    BurstIdentity,
+    burst_key,
+    identify_burst,
+)
+from sar.l0.enums import TOPS_ECC, SignalType, polarisation_name
 from sar.l0.headers import decode_headers
 from sar.l0.radar import packet_time, pri_s
 from sar.l0.stream import PacketScanner
-from streams.assemble.burst_ids import RELATIVE_ORBIT_UNKNOWN, AnxCache, EsaBurst, esa_burst
 from streams.assemble.open_bursts import AuxTrack, BurstOutput, OpenBurst, b64_text, from_b64_text
 from streams.assemble.reassembly import Gap, Output, Segment
 from streams.messages.events import EventRecord
-from streams.messages.jobs import StateVector, burst_key
+from streams.messages.jobs import StateVector, orbit_from_state_vectors
 
 log = logging.getLogger(__name__)
 
-TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
+ORBIT_MARGIN_S = 2.0
+"""Orbit coverage asked for around a burst's first line before finding the ANX, s."""
 TOPS_MAX_HOLE_S = 0.5
 """Largest run of missing PRIs kept inside one TOPS burst, s (a burst lasts ~0.9 s and the
 same swath comes back only after the two others' bursts, ~1.8 s)."""
@@ -115,7 +122,7 @@ class ChannelAssembler:
         self.burst_timeout_s = burst_timeout_s
         self.relative_orbit = relative_orbit
         self.anx = AnxCache()
-        """ANX per data-take (:mod:`streams.burst_ids`), part of the snapshot."""
+        """ANX per data-take (:class:`sar.identity.AnxCache`), part of the snapshot."""
         self.scanner = PacketScanner()
         self.aux: dict[tuple[int, int], AuxTrack] = {}
         self.open: dict[str, OpenBurst] = {}
@@ -336,26 +343,33 @@ class ChannelAssembler:
         self.emitted.append(b.provisional_key)
         del self.emitted[:-256]
         vectors = track.state_vectors(b.first_time, b.last_time)
-        esa = self._esa_burst(b, vectors) if b.tops else None
+        identity = self._identify(b, vectors)
         out.append(
             BurstOutput(
                 b, status, "complete" if complete_aux else "extrapolated", vectors, self.key,
-                b.provisional_id if esa is None else esa.burst_id, self.relative_orbit,
-                "" if esa is None else esa.label, None if esa is None else esa.anx_time,
+                identity,
             )
         )  # fmt: skip
 
-    def _esa_burst(self, b: OpenBurst, vectors: list[StateVector]) -> EsaBurst | None:
-        """ESA id of TOPS burst ``b`` (IW only; ``None`` for EW or an unusable orbit, when
-        the burst keeps its provisional id)."""
-        if b.mode != "IW":
-            return None
+    def _identify(self, b: OpenBurst, vectors: list[StateVector]) -> BurstIdentity:
+        """The identity of burst ``b`` (:func:`sar.identity.identify_burst`); an IW burst
+        whose orbit gives no ANX keeps its provisional number (logged)."""
         try:
-            anx = self.anx.anx_time(b.data_take_id, b.first_time, vectors)
-            return esa_burst(b.first_time, b.swath, anx, self.relative_orbit)
+            anx = None
+            if b.mode == "IW":
+                orbit = orbit_from_state_vectors(
+                    vectors, b.first_time - ORBIT_MARGIN_S, b.first_time + ORBIT_MARGIN_S
+                )
+                anx = self.anx.anx_time(b.data_take_id, b.first_time, orbit)
+            return identify_burst(
+                b.data_take_id, b.swath, b.polarisation, b.first_time, anx_time=anx,
+                relative_orbit=self.relative_orbit, block=b.block,
+            )  # fmt: skip
         except GeometryError as exc:
             log.warning("%s: no ESA burst ID for %s (%s)", self.key, b.provisional_key, exc)
-            return None
+            return BurstIdentity(
+                b.data_take_id, b.swath, b.polarisation, b.provisional_id, self.relative_orbit
+            )
 
     # ------------------------------------------------------------------ persistence
 

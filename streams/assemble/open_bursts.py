@@ -17,18 +17,16 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sar.constants import IW_BURST_CYCLE
 from sar.focus.raw import swath_name
+from sar.identity import BurstIdentity, burst_key
 from sar.l0.ancillary import WORDS_PER_CYCLE, decode_ancillary
 from sar.l0.enums import polarisation_name
 from sar.l0.fields import empty_headers
 from sar.l0.radar import pri_s
 from sar.timeutil import gps_seconds_to_utc
-from streams.assemble.burst_ids import RELATIVE_ORBIT_UNKNOWN
-from streams.messages.jobs import JobRecord, StateVector, burst_key
+from streams.messages.jobs import JobRecord, StateVector
 
-IW_CYCLE_S = 2.758273
-"""IW burst cycle, s (provisional ids of TOPS bursts count these cycles since the GPS
-epoch; the published key carries the ESA burst ID instead)."""
 SV_KEEP_S = 30.0
 """State vectors older than this behind the newest one are forgotten, s."""
 
@@ -154,10 +152,11 @@ class OpenBurst:
 
     @property
     def provisional_id(self) -> int:
-        """Stripmap: the block number; TOPS: IW cycles since the GPS epoch (internal)."""
+        """Stripmap: the block number; TOPS: IW burst cycles since the GPS epoch (internal:
+        the published key carries the identity of :mod:`sar.identity`)."""
         if not self.tops:
             return self.block
-        return int(((self.first_time + self.last_time) / 2) // IW_CYCLE_S)
+        return int(((self.first_time + self.last_time) / 2) // IW_BURST_CYCLE)
 
     @property
     def provisional_key(self) -> str:
@@ -213,29 +212,20 @@ class OpenBurst:
 
 @dataclass(frozen=True)
 class BurstOutput:
-    """A burst ready to be published: its raw packets and the job fields but the URL.
-
-    ``burst_id`` is the ESA burst ID of a TOPS burst (``label`` its burst-map label,
-    ``anx_time`` the ascending-node crossing used, GPS s) or the block number of a
-    stripmap block (``label`` empty); ``relative_orbit`` is the pass's track, ``0`` when
-    unknown.
-    """
+    """A burst ready to be published: its raw packets, its identity (computed once, in
+    :mod:`sar.identity`) and the fields of its job but the URL."""
 
     burst: OpenBurst
     status: Literal["complete", "incomplete"]
     aux_status: Literal["complete", "extrapolated"]
     state_vectors: list[StateVector]
     source: str
-    burst_id: int
-    relative_orbit: int = RELATIVE_ORBIT_UNKNOWN
-    label: str = ""
-    anx_time: float | None = None
+    identity: BurstIdentity
 
     @property
     def key(self) -> str:
         """The published burst key (job, raw object, product id)."""
-        b = self.burst
-        return burst_key(b.data_take_id, b.swath, b.polarisation, self.burst_id)
+        return self.identity.key
 
     @property
     def data(self) -> bytes:
@@ -255,12 +245,13 @@ class BurstOutput:
             if value is not None:
                 timeline[name] = value
         timeline["aux_complete"] = now
+        ident = self.identity
         return JobRecord(
-            burst_key=self.key, status=self.status,
-            source=self.source, mode=b.mode, swath=b.swath, polarisation=b.polarisation,
-            burst_id=self.burst_id, data_take_id=b.data_take_id,
-            relative_orbit=self.relative_orbit, burst_label=self.label,
-            anx_time_gps=self.anx_time, sensing_start=start,
+            burst_key=ident.key, status=self.status,
+            source=self.source, mode=b.mode, swath=ident.swath,
+            polarisation=ident.polarisation, burst_id=ident.number,
+            data_take_id=ident.data_take_id, relative_orbit=ident.relative_orbit,
+            burst_label=ident.label, anx_time_gps=ident.anx_time, sensing_start=start,
             sensing_stop=stop, sensing_start_gps=b.first_time, sensing_stop_gps=b.last_time,
             packet_count=len(b.packets), first_pri_count=b.first_pri,
             last_pri_count=b.last_pri, missing_pri=b.missing, gaps=b.gaps,

@@ -10,7 +10,12 @@ lost record leaves a hole. :class:`ChannelReassembler` emits the stream as conti
   payload checksum; a different checksum raises :class:`streams.errors.ChunkError`;
 - a hole becomes a gap when the first chunk after it has waited ``gap_timeout_s``, when
   the buffer exceeds ``max_buffered_bytes``, or when :meth:`ChannelReassembler.finish`
-  says the pass is over; a chunk of a hole that arrives after that is dropped as late.
+  says the pass is over; a chunk of a hole that arrives after that is dropped as late;
+- a *source gap*: a chunk whose offset lies beyond the end of its predecessor (consecutive
+  sequence numbers, offset jumping forward) says the station lost those bytes before
+  chunking (e.g. uncorrectable downlink frames, :mod:`streams.ingest.cadu`); it becomes a
+  gap with reason ``"source"`` and an empty sequence range (``last_seq = first_seq - 1``)
+  as soon as the chunk is in order. An offset going backwards is still an error.
 
 The caller passes the clock (``now``, seconds, e.g. ``time.time()``) so the logic is
 deterministic; :meth:`ChannelReassembler.to_state` / :meth:`~ChannelReassembler.from_state`
@@ -67,7 +72,8 @@ class Gap:
     byte_stop
         Offset just after the last lost byte, ``None`` if unknown (lost tail).
     reason
-        ``"timeout"``, ``"buffer-full"`` or ``"pass-end"``.
+        ``"timeout"``, ``"buffer-full"``, ``"pass-end"`` or ``"source"`` (bytes the
+        station declared lost: no chunk is missing, ``last_seq == first_seq - 1``).
     """
 
     first_seq: int
@@ -228,9 +234,10 @@ class ChannelReassembler:
         prev_end = self.next_offset if seq == self.next_seq else None
         if seq - 1 in self._buffer:
             prev_end = self._buffer[seq - 1][0].end
-        if prev_end is not None and chunk.offset != prev_end:
+        if prev_end is not None and chunk.offset < prev_end:  # beyond: a source gap
             raise ChunkError(
-                f"{self.key}: chunk seq {seq} at offset {chunk.offset}, expected {prev_end}"
+                f"{self.key}: chunk seq {seq} at offset {chunk.offset}, expected {prev_end} "
+                "or later"
             )
         if chunk.offset < self.next_offset:
             raise ChunkError(
@@ -238,7 +245,7 @@ class ChannelReassembler:
                 f"{self.next_offset}"
             )
         after = self._buffer.get(seq + 1)
-        if after is not None and after[0].offset != chunk.end:
+        if after is not None and after[0].offset < chunk.end:
             raise ChunkError(
                 f"{self.key}: chunk seq {seq} ends at {chunk.end}, chunk {seq + 1} starts at "
                 f"{after[0].offset}"
@@ -274,24 +281,36 @@ class ChannelReassembler:
     # -- internals -------------------------------------------------------------------
 
     def _drain(self) -> list[Output]:
+        out: list[Output] = []
         pieces: list[bytes] = []
         first = self.next_seq
         start = self.next_offset
         while self.next_seq in self._buffer:
-            chunk, _ = self._buffer.pop(self.next_seq)
+            chunk, _ = self._buffer[self.next_seq]
+            if chunk.offset > self.next_offset:  # source gap: flush, report, go on
+                out += self._segment(pieces, first, start)
+                gap = Gap(chunk.seq, chunk.seq - 1, self.next_offset, chunk.offset, "source")
+                self._record_gap(gap)
+                out.append(gap)
+                pieces, first, start = [], chunk.seq, chunk.offset
+            del self._buffer[self.next_seq]
             self._buffered_bytes -= len(chunk.payload)
             pieces.append(chunk.payload)
             self._recent[chunk.seq] = chunk.crc
             self.next_seq += 1
             self.next_offset = chunk.end
-        if not pieces:
-            return []
+        out += self._segment(pieces, first, start)
         for old in [s for s in self._recent if s < self.next_seq - self.dup_window]:
             del self._recent[old]
+        return out
+
+    def _segment(self, pieces: list[bytes], first: int, start: int) -> list[Output]:
+        if not pieces:
+            return []
         data = b"".join(pieces)
         self.stats.emitted_chunks += len(pieces)
         self.stats.bytes_emitted += len(data)
-        return [Segment(start, data, first, self.next_seq - 1)]
+        return [Segment(start, data, first, first + len(pieces) - 1)]
 
     def _skip_hole(self, reason: str) -> list[Output]:
         resume = min(self._buffer)

@@ -23,6 +23,7 @@ from streams.deliver.models import Clock, utc_now
 from streams.deliver.service import DeliveryService
 from streams.deliver.stage import Deliverer
 from streams.deliver.subscriptions import SqliteSubscriptionStore, SubscriptionStore
+from streams.messages.events import stall_events
 
 __all__ = [
     "DeliveryService", "DeliverySettings", "DeliveryStores", "Deliverer", "build_deliverer",
@@ -112,5 +113,6 @@ def build_deliverer(
         max_batch=100,
         poll_timeout_s=0.5,
         stall_after_s=settings.stall_after_s,
+        stall_events=stall_events(settings.topics.events),
     )
     return StageRuntime(stage, bus, config)

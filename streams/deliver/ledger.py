@@ -19,22 +19,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel
 
 from streams._infra.errors import PermanentError
+from streams.messages.deliveries import DeliveryAttempt, DeliveryStatus
 from streams.messages.products import ProductRecord
 
-
-class DeliveryStatus(StrEnum):
-    """Outcome of the latest attempt of one delivery."""
-
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
+__all__ = [
+    "DeliveryAttempt", "DeliveryLedger", "DeliveryNotFoundError", "DeliveryStatus",
+    "InvalidAckIdError", "QueueMessage",
+]  # fmt: skip
 
 
 class DeliveryNotFoundError(PermanentError):
@@ -43,37 +40,6 @@ class DeliveryNotFoundError(PermanentError):
 
 class InvalidAckIdError(PermanentError):
     """An AckId that is not one this service hands out."""
-
-
-class DeliveryAttempt(BaseModel):
-    """A ledger row: where one product stands for one subscription.
-
-    Also the value of the ``deliveries`` topic (key: subscription id).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    subscription_id: str
-    product_id: str
-    target_kind: str
-    target: str
-    status: DeliveryStatus
-    attempt: int
-    first_attempt: AwareDatetime
-    last_attempt: AwareDatetime
-    next_retry: AwareDatetime | None = None
-    error: str | None = None
-    delivered_at: AwareDatetime | None = None
-    budget_start: int = 0
-    """Attempt count when the current retry budget began (0, or when a retry was requested)."""
-    budget_started: AwareDatetime | None = None
-    """When the current retry budget began (the first attempt, or the retry request)."""
-    latency_s: float | None = None
-    """Sensing stop to delivered, s (delivered rows only)."""
-
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON for the ``deliveries`` topic."""
-        return self.model_dump_json().encode()
 
 
 class QueueMessage(BaseModel):

@@ -19,6 +19,7 @@ from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
 from streams.focus.stage import FOCUS_RETRY, FocusFilter, FocusWorker
+from streams.messages.events import stall_events
 from streams.messages.products import ProductRecord
 
 __all__ = ["FocusWorker", "FocusWorkerSettings", "build_focus_worker"]
@@ -84,5 +85,6 @@ def build_focus_worker(
         max_batch=1,
         consumer_config={"max.poll.interval.ms": settings.max_poll_interval_ms},
         stall_after_s=settings.stall_after_s,
+        stall_events=stall_events(settings.topics.events),
     )
     return StageRuntime(stage, bus, config)

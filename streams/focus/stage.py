@@ -27,15 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import numpy as np
 from prometheus_client import Counter, Histogram
 
 from sar import __version__
 from sar.errors import SarError
 from sar.focus.fft import WisdomFile
 from sar.focus.tops import recycle_output
-from sar.geo.orbit import Orbit
-from sar.geo.propagate import extend_orbit
 from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_packets
 from sar.product.geogrid import footprint_geojson
@@ -66,28 +63,6 @@ FocusFilter = Callable[[JobRecord], bool]
 
 class FocusFailedError(PermanentError):
     """A job that cannot be turned into a product (corrupt packets, unfocusable burst)."""
-
-
-def orbit_of(job: JobRecord) -> Orbit:
-    """The job's state vectors, extended by propagation to cover the burst +-
-    :data:`sar.process.ORBIT_MARGIN` s.
-
-    Raises
-    ------
-    FocusFailedError
-        With fewer than two state vectors.
-    """
-    svs = job.state_vectors
-    if len(svs) < 2:
-        raise FocusFailedError(f"{job.burst_key}: {len(svs)} state vectors, need 2")
-    orbit = Orbit(
-        np.array([s.time for s in svs], dtype=np.float64),
-        np.array([s.position for s in svs], dtype=np.float64),
-        np.array([s.velocity for s in svs], dtype=np.float64),
-    )
-    return extend_orbit(
-        orbit, job.sensing_start_gps - ORBIT_MARGIN, job.sensing_stop_gps + ORBIT_MARGIN
-    )
 
 
 def orbit_state_of(job: JobRecord) -> Literal["ascending", "descending"] | None:
@@ -178,7 +153,7 @@ class FocusWorker(StageBase):
         data = self.store.get_bytes(job.raw_url)
         try:
             packets = decode_packets(data, strict=False)
-            orbit = orbit_of(job)
+            orbit = job.orbit(ORBIT_MARGIN)
             products = list(
                 focus_packets(packets, orbit=orbit, relative_orbit=job.relative_orbit or None)
             )

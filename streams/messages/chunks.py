@@ -34,7 +34,7 @@ All integers big-endian. Header overhead: 62 bytes plus the two identifiers.
 every chunk record of the pass (the binary header above is unchanged):
 :data:`RELATIVE_ORBIT_HEADER` carries the pass's relative orbit (track 1..175, ASCII
 decimal) when the station knows it; the assembler uses it for the ESA burst IDs
-(:mod:`streams.burst_ids`) and treats a missing or invalid value as unknown (``0``).
+(:mod:`sar.identity`) and treats a missing or invalid value as unknown (``0``).
 """
 
 from __future__ import annotations

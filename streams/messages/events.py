@@ -7,13 +7,15 @@ what operators and the dashboard read. Keyed by the source (channel key, burst k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from streams._infra.errors import SchemaError
-
+from streams._infra.records import OutgoingRecord
+from streams._infra.topics import EVENTS
 
 EventKind = Literal[
     "gap",
@@ -57,3 +59,17 @@ class EventRecord(BaseModel):
             return cls.model_validate_json(data)
         except ValueError as exc:
             raise SchemaError(f"invalid event: {str(exc).splitlines()[0]}") from exc
+
+
+def stall_events(topic: str = EVENTS) -> Callable[[str, str, int, float], list[OutgoingRecord]]:
+    """The stage runtime's watchdog report: a ``stage-stalled`` event on ``topic`` keyed
+    ``stage/group`` (:class:`streams._infra.runtime.RuntimeConfig` ``stall_events``)."""
+
+    def make(stage: str, group: str, lag: int, idle_s: float) -> list[OutgoingRecord]:
+        event = EventRecord(
+            kind="stage-stalled", source=f"{stage}/{group}",
+            detail={"lag": lag, "idle_s": round(idle_s, 1), "action": "consumer recreated"},
+        )  # fmt: skip
+        return [OutgoingRecord(topic, event.source, event.to_bytes())]
+
+    return make

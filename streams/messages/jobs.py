@@ -1,6 +1,6 @@
-"""Focus jobs and pipeline events: the values of ``focus-jobs`` and ``events``.
+"""Focus jobs: the values of ``focus-jobs``.
 
-A :class:`JobRecord` is a claim check (architecture.md, topic ``focus-jobs``): the burst's
+A :class:`JobRecord` is a claim check (docs/architecture.md, topic ``focus-jobs``): the burst's
 raw packets live in the object store under :func:`raw_key`, the record carries what a
 worker needs besides them (identity, sensing times, the state vectors decoded from the
 sub-commutated ancillary data, the latency timeline so far). Every effect downstream is
@@ -10,23 +10,24 @@ produces the same product once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sar.geo.orbit import Orbit
+from sar.geo.propagate import extend_orbit
+from sar.identity import BurstIdentity, burst_key
 from streams._infra.errors import SchemaError
+
+__all__ = [
+    "JobRecord", "JobStatus", "StateVector", "burst_key", "orbit_from_state_vectors", "raw_key",
+]  # fmt: skip
 
 JobStatus = Literal["complete", "incomplete"]
 """``complete``: last packet and aux arrived; ``incomplete``: flushed with packets missing
 (timeout, pass end, or a gap in the channel while the burst was open)."""
-
-
-def burst_key(data_take_id: int, swath: str, pol: str, burst_id: int) -> str:
-    """The burst key ``datatake/swath/pol/burst``: data-take id in hex (as in ESA product
-    names), swath (``IW2``, ``S6``), polarisation, and for TOPS bursts the ESA burst ID
-    (:mod:`streams.burst_ids`; e.g. ``05A5A5/IW1/VV/249424`` for ``t117_249424_iw1``),
-    for stripmap the block number (``05A5A5/S6/VV/3``)."""
-    return f"{data_take_id:06X}/{swath}/{pol}/{burst_id}"
 
 
 def raw_key(key: str) -> str:
@@ -42,6 +43,23 @@ class StateVector(BaseModel):
     time: float
     position: tuple[float, float, float]
     velocity: tuple[float, float, float]
+
+
+def orbit_from_state_vectors(vectors: Sequence[StateVector], start: float, stop: float) -> Orbit:
+    """An orbit from ancillary state vectors, extended by propagation
+    (:func:`sar.geo.propagate.extend_orbit`) to cover ``[start, stop]`` (GPS s).
+
+    Raises
+    ------
+    sar.errors.GeometryError
+        Fewer than two vectors, non-increasing times, or too far to extend.
+    """
+    orbit = Orbit(
+        np.array([s.time for s in vectors], dtype=np.float64),
+        np.array([s.position for s in vectors], dtype=np.float64).reshape(-1, 3),
+        np.array([s.velocity for s in vectors], dtype=np.float64).reshape(-1, 3),
+    )
+    return extend_orbit(orbit, start, stop)
 
 
 class JobRecord(BaseModel):
@@ -91,6 +109,20 @@ class JobRecord(BaseModel):
     raw_bytes: int = Field(ge=0)
     footprint: dict[str, Any] | None = None
     timeline: dict[str, AwareDatetime] = Field(default_factory=dict)
+
+    @property
+    def identity(self) -> BurstIdentity:
+        """The burst's identity, as the assembler computed it (:mod:`sar.identity`)."""
+        return BurstIdentity(
+            self.data_take_id, self.swath, self.polarisation, self.burst_id,
+            self.relative_orbit, self.burst_label, self.anx_time_gps,
+        )  # fmt: skip
+
+    def orbit(self, margin_s: float) -> Orbit:
+        """The job's state vectors as an orbit covering the burst +- ``margin_s`` s."""
+        return orbit_from_state_vectors(
+            self.state_vectors, self.sensing_start_gps - margin_s, self.sensing_stop_gps + margin_s
+        )
 
     def to_bytes(self) -> bytes:
         """UTF-8 JSON."""

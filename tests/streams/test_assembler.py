@@ -114,7 +114,7 @@ def test_tops_bursts_match_split_bursts() -> None:
     assert len(outs) == 6  # two cycles of IW1..IW3
     ids: dict[str, set[int]] = {o.burst.swath: set() for o in outs}
     for o in outs:
-        ids[o.burst.swath].add(o.burst_id)
+        ids[o.burst.swath].add(o.identity.number)
         assert o.status == "complete"
     assert all(len(v) == 2 for v in ids.values())  # distinct ids per swath
 
@@ -130,11 +130,11 @@ def test_tops_keys_are_the_simulators_esa_burst_ids() -> None:
         assert o.burst.first_time == pytest.approx(first_line, abs=1e-4)
         job = JobRecord.from_bytes(o.job(f"file:///raw/{o.key}.dat", T0).to_bytes())
         assert job.burst_key == o.key and job.burst_id == burst_id
-        assert job.burst_label == o.label == label  # e.g. t117_249424_iw1
+        assert job.burst_label == o.identity.label == label  # e.g. t117_249424_iw1
         assert job.relative_orbit == IW_RELATIVE_ORBIT
         assert job.anx_time_gps == pytest.approx(anx_truth, abs=1e-3)
-    assert {o.burst_id for o in outs} == {truth[k][0] for k in truth}
-    assert len({o.burst_id for o in outs}) == 2  # two burst cycles, IW1..IW3 share the id
+    assert {o.identity.number for o in outs} == {truth[k][0] for k in truth}
+    assert len({o.identity.number for o in outs}) == 2  # two burst cycles, IW1..IW3 share the id
     assert asm.anx.computed == 1  # one ANX for the data-take, reused by the other bursts
 
 
@@ -149,10 +149,10 @@ def test_unknown_relative_orbit_counts_from_the_anx_and_labels_t000() -> None:
         swath = o.burst.swath
         expected = esa_burst_id(iw2_mid_time(swath, o.burst.first_time), anx_truth, 1)
         true_id, true_label = by_time[round(o.burst.first_time, 3)]
-        assert o.burst_id == expected != true_id  # r = 1 formula: differs from track 117's
-        assert o.relative_orbit == 0
-        assert o.label == f"t000_{expected:06d}_{swath.lower()}"
-        assert o.label[4:] != true_label[4:]
+        assert o.identity.number == expected != true_id  # r = 1 formula: differs from track 117's
+        assert o.identity.relative_orbit == 0
+        assert o.identity.label == f"t000_{expected:06d}_{swath.lower()}"
+        assert o.identity.label[4:] != true_label[4:]
         assert o.key == f"05A5A5/{swath}/VV/{expected}"
         assert o.job("x", T0).relative_orbit == 0
 
