@@ -53,7 +53,10 @@ from streams.deliver import DeliverySettings, DeliveryStores, build_deliverer, o
 from streams.deliver.ledger import DeliveryStatus
 from streams.deliver.subscriptions import SubscriptionIndex
 from streams.focus import FocusWorker, FocusWorkerSettings, build_focus_worker
+from streams.ingest.manifest import pass_manifest
 from streams.ingest.replay import ReplayReport, replay_pass
+from streams.messages.events import EventRecord
+from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
 
 log = logging.getLogger(__name__)
@@ -154,6 +157,13 @@ class PipelineResult:
     replay: ReplayReport | None
     stage_s: dict[str, float] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
+    passes: list[PassReport] = field(default_factory=list)
+    """Each replayed pass against its manifest (what the station sent)."""
+
+    @property
+    def accounted(self) -> bool:
+        """Every burst of every pass came out as a product or a reported failure."""
+        return all(r.complete for r in self.passes)
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary of ``eoport demo --json``."""
@@ -176,6 +186,10 @@ class PipelineResult:
             "gaps": self.gaps,
             "errors": self.errors,
             "events": self.events,
+            "bursts_sent": sum(r.expected for r in self.passes),
+            "bursts_missing": sorted(k for r in self.passes for k in r.missing),
+            "bursts_failed": sorted(k for r in self.passes for k in r.failed),
+            "bursts_incomplete": sorted(k for r in self.passes for k in r.incomplete),
         }
         if self.replay is not None:
             out["chunks"] = self.replay.chunks
@@ -273,6 +287,7 @@ class LocalPipeline:
         self._server: Any = None
         self._lock = threading.Lock()
         self.replay_start: float | None = None
+        self.manifests: list[PassManifest] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -414,20 +429,44 @@ class LocalPipeline:
         relative_orbit: int | None = None,
     ) -> ReplayReport:
         """Publish ``data`` as one downlink channel's chunks (``None`` rate: at once);
-        ``relative_orbit`` is the pass metadata the station would send (ESA burst IDs)."""
+        ``relative_orbit`` is the pass metadata the station would send (ESA burst IDs).
+
+        Once every chunk is acknowledged, the station's manifest of the pass (which bursts
+        it sent, :func:`streams.ingest.manifest.pass_manifest`) goes to ``events``; the
+        result accounts for every burst in it.
+        """
         self.replay_start = time.time()
-        return replay_pass(
-            data, self.bus("eoport-ingest").producer(), station="LOCAL", pass_id=pass_id,
+        producer = self.bus("eoport-ingest").producer()
+        report = replay_pass(
+            data, producer, station="LOCAL", pass_id=pass_id,
             channel=channel, chunk_size=chunk_size, rate_bytes_per_s=rate_bytes_per_s,
             on_chunk=on_chunk, relative_orbit=relative_orbit,
         )  # fmt: skip
+        manifest = pass_manifest(
+            data, f"LOCAL/{pass_id}/{channel}", chunks=report.chunks, relative_orbit=relative_orbit
+        )
+        event = EventRecord(
+            kind="pass-manifest", source=manifest.channel_key, detail=manifest.model_dump()
+        )
+        producer.send(self.settings.topics.events, event.source, event.to_bytes())
+        producer.flush()
+        producer.close()
+        with self._lock:
+            self.manifests.append(manifest)
+        return report
+
+    def expected_keys(self) -> set[str]:
+        """Burst keys of every replayed pass's manifest (TOPS bursts)."""
+        with self._lock:
+            return {e.key for m in self.manifests for e in m.entries if e.key is not None}
+
+    def failed_keys(self) -> set[str]:
+        """Burst keys whose focusing failed permanently."""
+        return {k for w in self.workers for k in w.stats.failed_keys}
 
     def finished_jobs(self) -> set[str]:
         """Burst keys with a product or a permanent failure."""
-        done = set(self.products)
-        for w in self.workers:
-            done |= set(w.stats.failed_keys)
-        return done
+        return set(self.products) | self.failed_keys()
 
     def expected_deliveries(self) -> list[tuple[str, str]]:
         """(subscription id, product id) pairs the AOIs call for."""
@@ -454,7 +493,7 @@ class LocalPipeline:
             done = self.finished_jobs()
             if progress is not None:
                 progress(len(done & self.job_keys), len(self.job_keys))
-            if assembled and self.job_keys <= done:
+            if assembled and self.job_keys <= done and self.expected_keys() <= done:
                 expected = set(self.expected_deliveries())
                 if expected <= set(self.delivered()):
                     return True
@@ -503,6 +542,9 @@ class LocalPipeline:
             gaps=ev.get("gap", 0),
             errors=failed + ev.get("corrupt", 0) + ev.get("rejected-chunk", 0),
             replay=replay,
+            passes=[
+                account_pass(m, self.products.values(), self.failed_keys()) for m in self.manifests
+            ],  # fmt: skip
             stage_s={k: float(np.median(v)) for k, v in stages.items() if v},
             events=ev,
         )

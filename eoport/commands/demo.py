@@ -131,7 +131,7 @@ def run_demo(
         pipeline.stop()
         hook.stop()
     summary = result.summary()
-    summary["complete"] = ok
+    summary["complete"] = ok and result.accounted
     summary["mode"] = mode
     summary["simulate_s"] = round(simulate_s, 2)
     summary["webhook_received"] = len(hook.received)
@@ -160,6 +160,11 @@ def _print_text(summary: dict[str, Any]) -> None:
         f"delivered: {summary['webhook_received']} to the demo webhook; pull queues "
         + ", ".join(f"{k} {v}" for k, v in summary["queued"].items())
     )
+    if summary["bursts_missing"] or summary["bursts_failed"]:
+        print(
+            f"NOT COMPLETE: {summary['bursts_sent']} bursts sent, missing "
+            f"{summary['bursts_missing'] or 'none'}, failed {summary['bursts_failed'] or 'none'}"
+        )
     if summary["products_dir"]:
         print(f"products: {summary['products_dir']}")
     else:

@@ -10,7 +10,10 @@ headers (S1-IF-ASD-PL-0007 section 3.2) and groups the echo packets into bursts
   polarisation (``split_bursts`` semantics, incrementally): it ends when an echo packet of
   another swath arrives (the instrument has switched swath), when the PRI count goes
   backwards, the azimuth beam address restarts, or the PRI counter jumps by more than
-  :data:`TOPS_MAX_HOLE_S` worth of lines. Missing PRIs inside a burst are recorded.
+  :data:`sar.l0.bursts.BURST_MAX_HOLE_S` worth of lines (the one rule,
+  :func:`sar.l0.bursts.is_burst_break`, shared with the file processor). Missing PRIs
+  inside a burst are recorded. Dual-polarisation takes are split by receive channel
+  (:func:`sar.l0.bursts.channel_polarisation`), each with its own ancillary cycle.
 - **Stripmap**: fixed blocks of ``block_lines`` PRIs (block ``k`` holds PRI counts
   ``[k * step, k * step + block_lines)``, ``step = block_lines - overlap``), overlapping by
   one synthetic aperture (:data:`SM_APERTURE_S` worth of lines) so that the fully focused
@@ -61,6 +64,7 @@ from sar.identity import (
     burst_key,
     identify_burst,
 )
+from sar.l0.bursts import channel_polarisation, is_burst_break
 from sar.l0.enums import TOPS_ECC, SignalType, polarisation_name
 from sar.l0.headers import decode_headers
 from sar.l0.radar import packet_time, pri_s
@@ -74,9 +78,6 @@ log = logging.getLogger(__name__)
 
 ORBIT_MARGIN_S = 2.0
 """Orbit coverage asked for around a burst's first line before finding the ANX, s."""
-TOPS_MAX_HOLE_S = 0.5
-"""Largest run of missing PRIs kept inside one TOPS burst, s (a burst lasts ~0.9 s and the
-same swath comes back only after the two others' bursts, ~1.8 s)."""
 SM_APERTURE_S = 0.6
 """Stripmap block overlap, s: one synthetic aperture (beam null to null, lambda R /
 (V L_az) ~ 0.3-0.5 s for S1..S6) with margin."""
@@ -203,8 +204,9 @@ class ChannelAssembler:
         offsets = np.cumsum([0] + [len(p) for _, p in pkts[:-1]])
         h = decode_headers(b"".join(p for _, p in pkts), offsets, validate=False)
         times = np.asarray(packet_time(h["coarse_time"], h["fine_time"]), dtype=np.float64)
+        pols = channel_polarisation(h)  # dual-pol takes: one polarisation per receive channel
         for i, (_, pkt) in enumerate(pkts):
-            dt_id, pol = int(h["data_take_id"][i]), int(h["polarisation"][i])
+            dt_id, pol = int(h["data_take_id"][i]), int(pols[i])
             t = float(times[i])
             track = self.aux.setdefault((dt_id, pol), AuxTrack())
             track.push(int(h["subcom_word_index"][i]), int(h["subcom_word"][i]), t)
@@ -242,8 +244,7 @@ class ChannelAssembler:
         slot = f"T/{dt_id}/{swath}/{pol}"
         b = self.open.get(slot)
         if b is not None and not b.closed:
-            hole_s = (pri - b.last_pri - 1) * pri_s(pri_code)
-            if pri <= b.last_pri or beam < b.last_beam or hole_s > TOPS_MAX_HOLE_S:
+            if is_burst_break(b.last_pri, pri, b.last_beam, beam, pri_s(pri_code)):
                 self._close(b, "run-break")
         if b is not None and b.closed:
             # a closed burst still waiting for aux keeps its slot under its key

@@ -32,6 +32,9 @@ def test_demo_json_reports_products_deliveries_and_latency(
     assert summary["webhook_received"] == 1
     assert 0 < summary["latency_p50_s"] <= summary["latency_p95_s"] < 300
     assert summary["gaps"] == 0 and summary["errors"] == 0
+    # the station's manifest accounts for every burst sent
+    assert summary["bursts_sent"] == 3 and summary["bursts_missing"] == []
+    assert summary["bursts_failed"] == [] and summary["bursts_incomplete"] == []
     assert set(summary["stage_p50_s"]) >= {"assemble", "focus", "deliver"}
     # the stream keys are the ESA burst IDs the simulator planned for the demo's track
     acq = plan_acquisition("IW", DEMO_CENTER, 3.0, relative_orbit=DEMO_RELATIVE_ORBIT)
