@@ -58,6 +58,37 @@ class PacketScanner:
         """Bytes buffered, waiting for the rest of a packet."""
         return len(self._buffer)
 
+    @property
+    def buffered(self) -> bytes:
+        """The bytes buffered (the start of a packet not yet complete)."""
+        return bytes(self._buffer)
+
+    @property
+    def resyncing(self) -> bool:
+        """Whether the scanner is searching for the next packet start."""
+        return self._resyncing
+
+    @classmethod
+    def resume(
+        cls,
+        *,
+        offset: int,
+        buffered: bytes = b"",
+        resyncing: bool = False,
+        skipped_bytes: int = 0,
+        dropped_packets: int = 0,
+    ) -> PacketScanner:
+        """A scanner continuing a stream at absolute ``offset`` (bytes), holding
+        ``buffered`` bytes that start there (a restart from saved state, or a restart after
+        a gap with ``resyncing=True``)."""
+        return cls(
+            skipped_bytes=skipped_bytes,
+            dropped_packets=dropped_packets,
+            _buffer=bytearray(buffered),
+            _base=offset,
+            _resyncing=resyncing,
+        )
+
     def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
         """Add bytes; return the complete packets as ``(absolute offset, packet bytes)``."""
         self._buffer += chunk

@@ -51,7 +51,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -69,8 +69,9 @@ from sar.l0.enums import TOPS_ECC, SignalType, polarisation_name
 from sar.l0.headers import decode_headers
 from sar.l0.radar import packet_time, pri_s
 from sar.l0.stream import PacketScanner
-from streams.assemble.open_bursts import AuxTrack, BurstOutput, OpenBurst, b64_text, from_b64_text
+from streams.assemble.open_bursts import AuxTrack, BurstOutput, OpenBurst
 from streams.assemble.reassembly import Gap, Output, Segment
+from streams.assemble.state import ChannelAssemblerState, ScannerState
 from streams.messages.events import EventRecord
 from streams.messages.jobs import StateVector, orbit_from_state_vectors
 
@@ -178,13 +179,12 @@ class ChannelAssembler:
             if not b.closed:
                 b.gaps.append(info)
         resume = gap.byte_stop if gap.byte_stop is not None else gap.byte_start
-        self.scanner = PacketScanner(
-            skipped_bytes=self.scanner.skipped_bytes,
-            dropped_packets=self.scanner.dropped_packets,
-            corrupt_events=self.scanner.corrupt_events,
-            _base=resume,
-            _resyncing=True,
-        )
+        old = self.scanner
+        self.scanner = PacketScanner.resume(
+            offset=resume, resyncing=True, skipped_bytes=old.skipped_bytes,
+            dropped_packets=old.dropped_packets,
+        )  # fmt: skip
+        self.scanner.corrupt_events = old.corrupt_events
         return EventRecord(kind="gap", source=self.key, detail=info)
 
     def _corrupt_events(self) -> list[EventRecord]:
@@ -374,52 +374,50 @@ class ChannelAssembler:
 
     # ------------------------------------------------------------------ persistence
 
-    def to_state(self) -> dict[str, Any]:
-        """JSON-compatible snapshot (open bursts' packets base64-encoded)."""
+    def to_state(self) -> ChannelAssemblerState:
+        """Typed snapshot (:mod:`streams.assemble.state`)."""
         s = self.scanner
-        return {
-            "key": self.key,
-            "block_lines": self.block_lines,
-            "burst_timeout_s": self.burst_timeout_s,
-            "relative_orbit": self.relative_orbit,
-            "anx": self.anx.to_state(),
-            "scanner": {
-                "buffer": b64_text(bytes(s._buffer)), "base": s._base, "resyncing": s._resyncing,
-                "skipped": s.skipped_bytes, "dropped": s.dropped_packets,
-            },  # fmt: skip
-            "aux": [[dt, pol, a.to_state()] for (dt, pol), a in self.aux.items()],
-            "open": {slot: b.to_state() for slot, b in self.open.items()},
-            "current_swath": [[dt, pol, sw] for (dt, pol), sw in self.current_swath.items()],
-            "first_echo_pri": [[*k, v] for k, v in self.first_echo_pri.items()],
-            "longest": [[*k, v] for k, v in self.longest.items()],
-            "emitted": self.emitted,
-            "packets": self.packets,
-            "finished": self.finished,
-        }
+        return ChannelAssemblerState(
+            key=self.key,
+            block_lines=self.block_lines,
+            burst_timeout_s=self.burst_timeout_s,
+            relative_orbit=self.relative_orbit,
+            anx=self.anx.to_state(),
+            scanner=ScannerState(
+                buffer=s.buffered, base=s.offset, resyncing=s.resyncing,
+                skipped=s.skipped_bytes, dropped=s.dropped_packets,
+            ),  # fmt: skip
+            aux=[(dt, pol, a.to_state()) for (dt, pol), a in self.aux.items()],
+            open={slot: b.to_state() for slot, b in self.open.items()},
+            current_swath=[(dt, pol, sw) for (dt, pol), sw in self.current_swath.items()],
+            first_echo_pri=[(*k, v) for k, v in self.first_echo_pri.items()],
+            longest=[(*k, v) for k, v in self.longest.items()],
+            emitted=list(self.emitted),
+            packets=self.packets,
+            finished=self.finished,
+        )
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> ChannelAssembler:
+    def from_state(cls, state: ChannelAssemblerState) -> ChannelAssembler:
         """Rebuild from :meth:`to_state` output."""
         self = cls(
-            state["key"],
-            block_lines=int(state["block_lines"]),
-            burst_timeout_s=float(state["burst_timeout_s"]),
-            relative_orbit=int(state.get("relative_orbit", RELATIVE_ORBIT_UNKNOWN)),
+            state.key,
+            block_lines=state.block_lines,
+            burst_timeout_s=state.burst_timeout_s,
+            relative_orbit=state.relative_orbit,
         )
-        self.anx = AnxCache.from_state(state.get("anx"))
-        sc = state["scanner"]
-        self.scanner = PacketScanner(
-            skipped_bytes=int(sc["skipped"]), dropped_packets=int(sc["dropped"]),
-            _buffer=bytearray(from_b64_text(sc["buffer"])), _base=int(sc["base"]),
-            _resyncing=bool(sc["resyncing"]),
+        self.anx = AnxCache.from_state(state.anx)
+        sc = state.scanner
+        self.scanner = PacketScanner.resume(
+            offset=sc.base, buffered=sc.buffer, resyncing=sc.resyncing,
+            skipped_bytes=sc.skipped, dropped_packets=sc.dropped,
         )  # fmt: skip
-        self.aux = {(int(dt), int(pol)): AuxTrack.from_state(a) for dt, pol, a in state["aux"]}
-        self.open = {slot: OpenBurst.from_state(b) for slot, b in state["open"].items()}
-        self.current_swath = {(int(a), int(b)): int(c) for a, b, c in state["current_swath"]}
-        self.first_echo_pri = {(int(a), int(b), int(c)): int(d)
-                               for a, b, c, d in state["first_echo_pri"]}  # fmt: skip
-        self.longest = {(int(a), int(b)): int(c) for a, b, c in state["longest"]}
-        self.emitted = list(state["emitted"])
-        self.packets = int(state["packets"])
-        self.finished = bool(state["finished"])
+        self.aux = {(dt, pol): AuxTrack.from_state(a) for dt, pol, a in state.aux}
+        self.open = {slot: OpenBurst.from_state(b) for slot, b in state.open.items()}
+        self.current_swath = {(a, b): c for a, b, c in state.current_swath}
+        self.first_echo_pri = {(a, b, c): d for a, b, c, d in state.first_echo_pri}
+        self.longest = {(a, b): c for a, b, c in state.longest}
+        self.emitted = list(state.emitted)
+        self.packets = state.packets
+        self.finished = state.finished
         return self

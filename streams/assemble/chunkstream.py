@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from streams._infra.errors import ChunkError
 from streams._infra.records import Record
 from streams.assemble.reassembly import ChannelReassembler, Output
+from streams.assemble.state import StreamState
 from streams.messages.chunks import decode_chunk
 
 
@@ -130,22 +130,20 @@ class ChunkStream:
         """Offset after the last processed record, per partition (what to commit)."""
         return {tp: p.position for tp, p in self._partitions.items() if p.position is not None}
 
-    def snapshot(self, topic: str, partition: int) -> dict[str, Any]:
-        """JSON-compatible state of one partition: its channels and position."""
+    def snapshot(self, topic: str, partition: int) -> StreamState:
+        """Typed state of one partition: its channels and position."""
         part = self._partitions.get((topic, partition), _Partition({}))
-        return {
-            "topic": topic,
-            "partition": partition,
-            "position": part.position,
-            "channels": {k: c.to_state() for k, c in part.channels.items()},
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Load a partition's state saved by :meth:`snapshot` (on assignment)."""
-        channels = {k: ChannelReassembler.from_state(s) for k, s in state["channels"].items()}
-        self._partitions[(state["topic"], int(state["partition"]))] = _Partition(
-            channels, state["position"]
+        return StreamState(
+            topic=topic,
+            partition=partition,
+            position=part.position,
+            channels={k: c.to_state() for k, c in part.channels.items()},
         )
+
+    def restore(self, state: StreamState) -> None:
+        """Load a partition's state saved by :meth:`snapshot` (on assignment)."""
+        channels = {k: ChannelReassembler.from_state(s) for k, s in state.channels.items()}
+        self._partitions[(state.topic, state.partition)] = _Partition(channels, state.position)
 
     def drop(self, topic: str, partition: int) -> None:
         """Forget a partition (on revocation, after saving it)."""

@@ -9,7 +9,6 @@ serialise to JSON-able state for the assembler's snapshots.
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,20 +24,11 @@ from sar.l0.enums import polarisation_name
 from sar.l0.fields import empty_headers
 from sar.l0.radar import pri_s
 from sar.timeutil import gps_seconds_to_utc
+from streams.assemble.state import AuxState, OpenBurstState
 from streams.messages.jobs import JobRecord, StateVector
 
 SV_KEEP_S = 30.0
 """State vectors older than this behind the newest one are forgotten, s."""
-
-
-def b64_text(data: bytes) -> str:
-    """``data`` as base64 text (snapshots are JSON)."""
-    return base64.b64encode(data).decode("ascii")
-
-
-def from_b64_text(text: str) -> bytes:
-    """Inverse of :func:`b64_text`."""
-    return base64.b64decode(text)
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -95,20 +85,21 @@ class AuxTrack:
             if start - SV_KEEP_S <= t <= stop + SV_KEEP_S
         ]
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "words": self.words,
-            "vectors": [[t, p, v] for t, (p, v) in sorted(self.vectors.items())],
-            "cycle_end_time": self.cycle_end_time if math.isfinite(self.cycle_end_time) else None,
-        }
+    def to_state(self) -> AuxState:
+        """Typed snapshot."""
+        return AuxState(
+            words=list(self.words),
+            vectors=[(tm, p, v) for tm, (p, v) in sorted(self.vectors.items())],
+            cycle_end_time=self.cycle_end_time if math.isfinite(self.cycle_end_time) else None,
+        )
 
     @classmethod
-    def from_state(cls, s: dict[str, Any]) -> AuxTrack:
-        end = s["cycle_end_time"]
+    def from_state(cls, s: AuxState) -> AuxTrack:
+        """Rebuild from :meth:`to_state` output."""
         return cls(
-            words=list(s["words"]),
-            vectors={float(t): (list(p), list(v)) for t, p, v in s["vectors"]},
-            cycle_end_time=-math.inf if end is None else float(end),
+            words=list(s.words),
+            vectors={tm: (list(p), list(v)) for tm, p, v in s.vectors},
+            cycle_end_time=-math.inf if s.cycle_end_time is None else s.cycle_end_time,
         )
 
 
@@ -174,39 +165,37 @@ class OpenBurst:
         self.first_time = min(self.first_time, t)
         self.last_time = max(self.last_time, t)
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "ids": [self.data_take_id, self.swath_number, self.pol_code, self.tops, self.block,
-                    self.pri_code],
-            "packets": b64_text(b"".join(self.packets)),
-            "lengths": [len(p) for p in self.packets],
-            "pri": [self.first_pri, self.last_pri, self.last_beam],
-            "time": [self.first_time, self.last_time],
-            "missing": [list(m) for m in self.missing],
-            "gaps": self.gaps,
-            "closed": self.closed,
-            "reason": self.reason,
-            "updated": self.updated,
-            "stamps": [_iso(self.completed_at), _iso(self.station_receive),
-                       _iso(self.kafka_append)],
-        }  # fmt: skip
+    def to_state(self) -> OpenBurstState:
+        """Typed snapshot (packets concatenated, with their lengths)."""
+        return OpenBurstState(
+            ids=(self.data_take_id, self.swath_number, self.pol_code, self.tops, self.block,
+                 self.pri_code),
+            packets=b"".join(self.packets),
+            lengths=[len(p) for p in self.packets],
+            pri=(self.first_pri, self.last_pri, self.last_beam),
+            time=(self.first_time, self.last_time),
+            missing=list(self.missing),
+            gaps=list(self.gaps),
+            closed=self.closed,
+            reason=self.reason,
+            updated=self.updated,
+            stamps=(_iso(self.completed_at), _iso(self.station_receive), _iso(self.kafka_append)),
+        )  # fmt: skip
 
     @classmethod
-    def from_state(cls, s: dict[str, Any]) -> OpenBurst:
-        dt_id, swath, pol, tops, block, pri_code = s["ids"]
-        blob = from_b64_text(s["packets"])
+    def from_state(cls, s: OpenBurstState) -> OpenBurst:
+        """Rebuild from :meth:`to_state` output."""
+        dt_id, swath, pol, tops, block, pri_code = s.ids
         packets, pos = [], 0
-        for n in s["lengths"]:
-            packets.append(blob[pos : pos + n])
+        for n in s.lengths:
+            packets.append(s.packets[pos : pos + n])
             pos += n
-        completed, receive, append = (_dt(x) for x in s["stamps"])
+        completed, receive, append = (_dt(x) for x in s.stamps)
         return cls(
-            int(dt_id), int(swath), int(pol), bool(tops), int(block), int(pri_code),
-            packets, int(s["pri"][0]), int(s["pri"][1]), int(s["pri"][2]),
-            float(s["time"][0]), float(s["time"][1]),
-            missing=[(int(a), int(b)) for a, b in s["missing"]], gaps=list(s["gaps"]),
-            closed=bool(s["closed"]), reason=str(s["reason"]), updated=float(s["updated"]),
-            completed_at=completed, station_receive=receive, kafka_append=append,
+            dt_id, swath, pol, tops, block, pri_code, packets, s.pri[0], s.pri[1], s.pri[2],
+            s.time[0], s.time[1], missing=list(s.missing), gaps=list(s.gaps), closed=s.closed,
+            reason=s.reason, updated=s.updated, completed_at=completed,
+            station_receive=receive, kafka_append=append,
         )  # fmt: skip
 
 

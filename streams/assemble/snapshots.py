@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from datetime import UTC, datetime
 
 from streams._infra.errors import ObjectNotFoundError
 from streams._infra.objectstore import ObjectStore
+from streams.assemble.state import SNAPSHOT_FORMAT, PartitionSnapshot, parse_snapshot
 
 
 class SnapshotStore:
-    """Named JSON snapshots in the object store (atomic replace on every save).
+    """Named partition snapshots in the object store (atomic replace on every save).
+
+    Snapshots are JSON documents of :class:`~streams.assemble.state.PartitionSnapshot`
+    (format :data:`~streams.assemble.state.SNAPSHOT_FORMAT`); older formats load,
+    unknown ones are refused (:func:`~streams.assemble.state.parse_snapshot`).
 
     Parameters
     ----------
@@ -27,18 +31,26 @@ class SnapshotStore:
     def _url(self, name: str) -> str:
         return self.store.url(f"{self.prefix}/{name}.json")
 
-    def save(self, name: str, state: dict[str, Any]) -> None:
-        """Write ``state`` under ``name``, replacing the previous snapshot atomically."""
-        self.store.put_bytes(self._url(name), json.dumps(state, separators=(",", ":")).encode())
+    def save(self, name: str, snapshot: PartitionSnapshot) -> None:
+        """Write ``snapshot`` under ``name``, replacing the previous one atomically."""
+        stamped = snapshot.model_copy(
+            update={"format": SNAPSHOT_FORMAT, "saved_at": datetime.now(UTC)}
+        )
+        self.store.put_bytes(self._url(name), stamped.model_dump_json().encode())
 
-    def load(self, name: str) -> dict[str, Any] | None:
-        """The snapshot saved under ``name``, or ``None`` if there is none."""
+    def load(self, name: str) -> PartitionSnapshot | None:
+        """The snapshot saved under ``name``, or ``None`` if there is none.
+
+        Raises
+        ------
+        SnapshotFormatError
+            A snapshot this version cannot read.
+        """
         try:
             raw = self.store.get_bytes(self._url(name))
         except ObjectNotFoundError:
             return None
-        state: dict[str, Any] = json.loads(raw)
-        return state
+        return parse_snapshot(raw, self._url(name))
 
 
 def partition_snapshot_name(topic: str, partition: int) -> str:

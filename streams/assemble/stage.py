@@ -44,6 +44,7 @@ from streams.assemble.chunkstream import ChunkStream
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.reassembly import Output
 from streams.assemble.snapshots import SnapshotStore, partition_snapshot_name
+from streams.assemble.state import PartitionSnapshot
 from streams.messages.chunks import decode_chunk, relative_orbit_of
 from streams.messages.events import EventRecord
 from streams.messages.jobs import raw_key
@@ -146,13 +147,13 @@ class Assembler(StageBase):
             if state is None:
                 self.channels.setdefault((topic, partition), {})
                 continue
-            self.stream.restore(state["stream"])
+            self.stream.restore(state.stream)
             self.channels[(topic, partition)] = {
-                key: ChannelAssembler.from_state(s) for key, s in state["assemblers"].items()
+                key: ChannelAssembler.from_state(s) for key, s in state.assemblers.items()
             }
-            for key in state["stream"]["channels"]:
+            for key in state.stream.channels:
                 self._tp_of[key] = (topic, partition)
-            pos = state["stream"]["position"]
+            pos = state.stream.position
             if pos is not None:
                 self._committed[(topic, partition)] = int(pos)
             log.info("assembler: restored %s[%d] at offset %s", topic, partition, pos)
@@ -317,10 +318,10 @@ class Assembler(StageBase):
         positions = self.stream.positions()
         offsets: dict[TopicPartition, int] = {}
         for tp in sorted(self._dirty):
-            state = {
-                "stream": self.stream.snapshot(*tp),
-                "assemblers": {k: a.to_state() for k, a in self.channels.get(tp, {}).items()},
-            }
+            state = PartitionSnapshot(
+                stream=self.stream.snapshot(*tp),
+                assemblers={k: a.to_state() for k, a in self.channels.get(tp, {}).items()},
+            )
             self.snapshots.save(partition_snapshot_name(*tp), state)
             self.stats.snapshots += 1
             if tp in positions and positions[tp] != self._committed.get(tp):

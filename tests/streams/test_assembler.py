@@ -18,6 +18,7 @@ from sar.sim.datatake import SimulatedDatatake
 from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.open_bursts import AuxTrack, BurstOutput
 from streams.assemble.reassembly import ChannelReassembler
+from streams.assemble.state import AuxState, ChannelAssemblerState, ReassemblerState
 from streams.messages.chunks import Chunk, split_into_chunks
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
@@ -91,9 +92,9 @@ def test_stripmap_blocks_overlap_by_an_aperture_and_carry_the_orbit() -> None:
         decoded = decode_packets(outs[jobs.index(j)].data)
         assert len(decoded) == j.packet_count == j.last_pri_count - j.first_pri_count + 1
     # every block but the last had its aux complete before the pass ended
-    assert [j.aux_status for j in sorted(jobs, key=lambda j: j.burst_id)][:-1] == [
-        "complete"
-    ] * (len(jobs) - 1)
+    assert [j.aux_status for j in sorted(jobs, key=lambda j: j.burst_id)][:-1] == ["complete"] * (
+        len(jobs) - 1
+    )
     roundtrip = JobRecord.from_bytes(jobs[0].to_bytes())
     assert roundtrip == jobs[0]
 
@@ -107,9 +108,7 @@ def test_tops_bursts_match_split_bursts() -> None:
     for b in split_bursts(packets.headers):
         idx = burst_indices(packets.headers, b)
         expected.append((b.swath_number - 9, idx.size))
-    got = sorted(
-        (int(o.burst.swath[2]), len(o.burst.packets)) for o in outs
-    )
+    got = sorted((int(o.burst.swath[2]), len(o.burst.packets)) for o in outs)
     assert got == sorted(expected)
     assert len(outs) == 6  # two cycles of IW1..IW3
     ids: dict[str, set[int]] = {o.burst.swath: set() for o in outs}
@@ -241,10 +240,11 @@ def test_restart_from_snapshot_resumes_without_loss_or_duplicates() -> None:
     cached_at_cut = []
     for cut in (7, 31, 52):
         first, _, asm, reasm = assemble(chunks[:cut], finish=False)
-        state = json.loads(json.dumps({"a": asm.to_state(), "r": reasm.to_state()}))
-        assert state["a"]["relative_orbit"] == IW_RELATIVE_ORBIT
-        asm2 = ChannelAssembler.from_state(state["a"])
-        reasm2 = ChannelReassembler.from_state(state["r"])
+        a = ChannelAssemblerState.model_validate_json(asm.to_state().model_dump_json())
+        r = ReassemblerState.model_validate_json(reasm.to_state().model_dump_json())
+        assert a.relative_orbit == IW_RELATIVE_ORBIT
+        asm2 = ChannelAssembler.from_state(a)
+        reasm2 = ChannelReassembler.from_state(r)
         assert asm2.relative_orbit == IW_RELATIVE_ORBIT and asm2.anx.anx == asm.anx.anx
         cached_at_cut.append(bool(asm2.anx.anx))
         # the restarted consumer re-reads a few records before the snapshot position
@@ -262,12 +262,14 @@ def test_snapshot_without_burst_id_fields_still_restores() -> None:
     chunks = chunks_of(dt, 50_000)
     clean = summary(assemble(chunks)[0])
     first, _, asm, reasm = assemble(chunks[:31], finish=False)
-    old = asm.to_state()
+    old = json.loads(asm.to_state().model_dump_json())
     del old["relative_orbit"], old["anx"]
-    asm2 = ChannelAssembler.from_state(json.loads(json.dumps(old)))
+    asm2 = ChannelAssembler.from_state(ChannelAssemblerState.model_validate(old))
     assert asm2.relative_orbit == 0 and asm2.anx.anx == {}
-    asm2.relative_orbit = IW_RELATIVE_ORBIT  # what Assembler.process does with the header
-    reasm2 = ChannelReassembler.from_state(json.loads(json.dumps(reasm.to_state())))
+    asm2.relative_orbit = IW_RELATIVE_ORBIT  # what Assembler.handle does with the header
+    reasm2 = ChannelReassembler.from_state(
+        ReassemblerState.model_validate_json(reasm.to_state().model_dump_json())
+    )
     rest, _, _, _ = assemble(chunks[28:], asm2, reasm2)
     assert summary(first + rest) == clean
 
@@ -298,7 +300,7 @@ def test_aux_needs_two_state_vectors_and_a_cycle_after_the_burst() -> None:
     track.vectors[11.0] = ([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
     assert track.complete_for(15.0)
     assert not track.complete_for(20.5)  # no cycle completed after the burst yet
-    restored = AuxTrack.from_state(json.loads(json.dumps(track.to_state())))
+    restored = AuxTrack.from_state(AuxState.model_validate_json(track.to_state().model_dump_json()))
     assert restored == track
 
 

@@ -16,6 +16,7 @@ from streams._infra.topics import TopicSpec, ensure_topics
 from streams.assemble.chunkstream import ChannelOutput, ChunkStream
 from streams.assemble.reassembly import Gap, Segment
 from streams.assemble.snapshots import SnapshotStore, partition_snapshot_name
+from streams.assemble.state import SNAPSHOT_FORMAT, PartitionSnapshot
 from streams.ingest.replay import replay_pass
 from streams.messages.chunks import encode_chunk, split_into_chunks
 
@@ -66,12 +67,13 @@ def test_snapshot_restore_resumes_with_duplicates_dropped(tmp_path: Path) -> Non
         collect(first.process(r, 0.0)[0], out)
     snapshots = SnapshotStore(ObjectStore(str(tmp_path)), "state/assembler")
     name = partition_snapshot_name("raw-chunks", 0)
-    snapshots.save(name, first.snapshot("raw-chunks", 0))
+    snapshots.save(name, PartitionSnapshot(stream=first.snapshot("raw-chunks", 0)))
     assert first.positions() == {("raw-chunks", 0): 7}
     second = ChunkStream(gap_timeout_s=5.0)
     state = snapshots.load(name)
     assert state is not None and snapshots.load("nothing") is None
-    second.restore(state)
+    assert state.format == SNAPSHOT_FORMAT and state.saved_at is not None
+    second.restore(state.stream)
     for r in records[2:]:  # re-delivery from an older commit: 2, 3, 5, 6 are duplicates
         collect(second.process(r, 1.0)[0], out)
     assert out["MAT/p1/1"] == bytearray(data)
@@ -101,8 +103,15 @@ def test_assembler_front_restarts_from_snapshot_and_commit(bus: KafkaBus, tmp_pa
     ensure_topics(bus, [TopicSpec(topic, 2)])
     passes = {ch: random.Random(ch).randbytes(400_000) for ch in (1, 2)}
     for ch, data in passes.items():
-        replay_pass(data, bus.producer(), topic=topic, station="MAT", pass_id="p7",
-                    channel=ch, chunk_size=20_000)
+        replay_pass(
+            data,
+            bus.producer(),
+            topic=topic,
+            station="MAT",
+            pass_id="p7",
+            channel=ch,
+            chunk_size=20_000,
+        )
     snapshots = SnapshotStore(ObjectStore(str(tmp_path)), "state")
     out: dict[str, bytearray] = {}
     first = ChunkStream()
@@ -114,7 +123,9 @@ def test_assembler_front_restarts_from_snapshot_and_commit(bus: KafkaBus, tmp_pa
                 collect(first.process(record, 0.0)[0], out)
                 seen += 1
         for (t, p), position in first.positions().items():
-            snapshots.save(partition_snapshot_name(t, p), first.snapshot(t, p))
+            snapshots.save(
+                partition_snapshot_name(t, p), PartitionSnapshot(stream=first.snapshot(t, p))
+            )
             consumer.commit_offsets({(t, p): position})
         for record in consumer.poll(1.0):  # processed, never snapshotted nor committed
             first.process(record, 0.0)
@@ -124,7 +135,7 @@ def test_assembler_front_restarts_from_snapshot_and_commit(bus: KafkaBus, tmp_pa
     for p in (0, 1):
         state = snapshots.load(partition_snapshot_name(topic, p))
         if state is not None:
-            second.restore(state)
+            second.restore(state.stream)
     consumer = bus.consumer("g-assembler", [topic])
     deadline = time.monotonic() + 30
     try:
