@@ -24,11 +24,10 @@ give a JSON-compatible snapshot for restarting without re-reading the pass.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from streams._infra.errors import ChunkError
+from streams.assemble.state import ReassemblerState, ReassemblyStatsState
 from streams.messages.chunks import Chunk, decode_chunk, encode_chunk
 
 
@@ -335,55 +334,49 @@ class ChannelReassembler:
 
     # -- persistence -----------------------------------------------------------------
 
-    def to_state(self) -> dict[str, Any]:
-        """JSON-compatible snapshot (buffered chunks included, base64-encoded)."""
-        return {
-            "key": self.key,
-            "gap_timeout_s": self.gap_timeout_s,
-            "max_buffered_bytes": self.max_buffered_bytes,
-            "dup_window": self.dup_window,
-            "next_seq": self.next_seq,
-            "next_offset": self.next_offset,
-            "final_seq": self.final_seq,
-            "final_end": self.final_end,
-            "finished": self._finished,
-            "recent": [[s, c] for s, c in sorted(self._recent.items())],
-            "lost": [list(r) for r in self._lost],
-            "buffer": [
-                [base64.b64encode(encode_chunk(c)).decode("ascii"), arrival]
-                for _, (c, arrival) in sorted(self._buffer.items())
-            ],
-            "stats": asdict(self.stats),
-        }
+    def to_state(self) -> ReassemblerState:
+        """Typed snapshot (buffered chunks included)."""
+        return ReassemblerState(
+            key=self.key,
+            gap_timeout_s=self.gap_timeout_s,
+            max_buffered_bytes=self.max_buffered_bytes,
+            dup_window=self.dup_window,
+            next_seq=self.next_seq,
+            next_offset=self.next_offset,
+            final_seq=self.final_seq,
+            final_end=self.final_end,
+            finished=self._finished,
+            recent=sorted(self._recent.items()),
+            lost=list(self._lost),
+            buffer=[(encode_chunk(c), arrival) for _, (c, arrival) in sorted(self._buffer.items())],
+            stats=ReassemblyStatsState(**asdict(self.stats)),
+        )
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> ChannelReassembler:
+    def from_state(cls, state: ReassemblerState) -> ChannelReassembler:
         """Rebuild a reassembler from :meth:`to_state` output.
 
         Raises
         ------
         ChunkError
-            If the snapshot is malformed or a buffered chunk fails its checksum.
+            If a buffered chunk fails its checksum.
         """
-        try:
-            self = cls(
-                state["key"],
-                gap_timeout_s=float(state["gap_timeout_s"]),
-                max_buffered_bytes=int(state["max_buffered_bytes"]),
-                dup_window=int(state["dup_window"]),
-            )
-            self.next_seq = int(state["next_seq"])
-            self.next_offset = int(state["next_offset"])
-            self.final_seq = state["final_seq"]
-            self.final_end = state["final_end"]
-            self._finished = bool(state["finished"])
-            self._recent = {int(s): int(c) for s, c in state["recent"]}
-            self._lost = [(int(a), int(b)) for a, b in state["lost"]]
-            for encoded, arrival in state["buffer"]:
-                chunk = decode_chunk(base64.b64decode(encoded))
-                self._buffer[chunk.seq] = (chunk, float(arrival))
-                self._buffered_bytes += len(chunk.payload)
-            self.stats = ReassemblyStats(**state["stats"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ChunkError(f"malformed reassembler state: {exc}") from exc
+        self = cls(
+            state.key,
+            gap_timeout_s=state.gap_timeout_s,
+            max_buffered_bytes=state.max_buffered_bytes,
+            dup_window=state.dup_window,
+        )
+        self.next_seq = state.next_seq
+        self.next_offset = state.next_offset
+        self.final_seq = state.final_seq
+        self.final_end = state.final_end
+        self._finished = state.finished
+        self._recent = dict(state.recent)
+        self._lost = list(state.lost)
+        for encoded, arrival in state.buffer:
+            chunk = decode_chunk(encoded)
+            self._buffer[chunk.seq] = (chunk, arrival)
+            self._buffered_bytes += len(chunk.payload)
+        self.stats = ReassemblyStats(**state.stats.model_dump())
         return self
