@@ -13,7 +13,8 @@ process                model                                           consumer 
 ``eoport run assemble`` :class:`streams.assemble.AssemblerSettings`    ``eoport-assembler``
 ``eoport run focus``   :class:`streams.focus.FocusWorkerSettings`      ``eoport-focus``
 ``eoport run deliver`` :class:`streams.deliver.DeliverySettings`       ``eoport-delivery``
-``eoport run api``     :class:`ApiSettings`                            (reads the stores)
+``eoport run catalogue`` :class:`streams.catalogue.CatalogueSettings` ``eoport-catalogue``
+``eoport run api``     :class:`ApiSettings`                            (indexer: as above)
 ``eoport demo``        :class:`DemoSettings`                           all of the above
 =====================  ==============================================  ==================
 """
@@ -26,20 +27,28 @@ from pydantic import Field
 
 from streams import CommonSettings, TopicNames, load
 from streams.assemble import AssemblerSettings
+from streams.catalogue import CatalogueSettings
 from streams.deliver import DeliverySettings
 from streams.focus import FocusWorkerSettings
 from streams.ingest import IngestSettings
 
 __all__ = [
-    "ApiSettings", "AssemblerSettings", "CommonSettings", "DemoSettings", "DeliverySettings",
-    "FocusWorkerSettings", "IngestSettings", "TopicNames", "load",
+    "ApiSettings", "AssemblerSettings", "CatalogueSettings", "CommonSettings", "DemoSettings",
+    "DeliverySettings", "FocusWorkerSettings", "IngestSettings", "TopicNames", "load",
 ]  # fmt: skip
 
 
-class ApiSettings(CommonSettings):
-    """HTTP API and metrics (``eoport run api``)."""
+class ApiSettings(CatalogueSettings):
+    """HTTP API and metrics (``eoport run api``): subscriptions, STAC, health.
+
+    The API process also indexes ``l1-products`` into the STAC catalogue unless
+    ``index_products`` is off (then run ``eoport run catalogue`` beside it).
+    """
 
     client_id: str = "eoport-api"
+    index_products: bool = Field(
+        default=True, description="run the catalogue indexer in the API process"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65_535)
 

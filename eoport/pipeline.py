@@ -49,6 +49,7 @@ from streams import (
     find_free_port,
 )
 from streams.assemble import Assembler, AssemblerSettings, build_assembler
+from streams.catalogue import CatalogueSettings, build_cataloguer
 from streams.deliver import DeliverySettings, DeliveryStores, build_deliverer, open_stores
 from streams.deliver.ledger import DeliveryStatus
 from streams.deliver.subscriptions import SubscriptionIndex
@@ -347,6 +348,7 @@ class LocalPipeline:
                 self.add_worker(f"focus-{i}")
         deliver = self.stage_settings(DeliverySettings, backoff_initial_s=0.5)
         self._run("deliver", build_deliverer(deliver, stores=self.stores))
+        self._run("catalogue", build_cataloguer(self.stage_settings(CatalogueSettings)))
         if self.api:
             port = find_free_port()
             self._server = make_server(self.stage_settings(ApiSettings, port=port), self.state)

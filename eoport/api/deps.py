@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from streams.catalogue.store import Catalogue
 from streams.deliver import DeliveryStores, open_stores
 from streams.deliver.ledger import DeliveryLedger
 from streams.deliver.models import Clock, utc_now
@@ -56,3 +57,16 @@ def get_state(request: Request) -> ApiState:
 
 StateDep = Annotated[ApiState, Depends(get_state)]
 """Route parameter type giving the application's :class:`ApiState`."""
+
+
+def get_catalogue(request: Request) -> Catalogue:
+    """The STAC catalogue the app serves (``app.state.catalogue``; 503 when unset)."""
+    catalogue = getattr(request.app.state, "catalogue", None)
+    if catalogue is None:
+        raise HTTPException(503, "no STAC catalogue is configured")
+    found: Catalogue = catalogue
+    return found
+
+
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+"""Route parameter type giving the application's STAC catalogue."""

@@ -12,8 +12,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from eoport import __version__
 from eoport.api.deps import ApiState, open_state
-from eoport.api.routes import health, subscriptions
+from eoport.api.routes import health, stac, subscriptions
 from streams import CommonSettings
+from streams.catalogue import CatalogueSettings, open_catalogue
+from streams.catalogue.store import Catalogue
 
 
 def _one_line(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
@@ -62,7 +64,12 @@ def _install_request_metrics(app: FastAPI) -> CollectorRegistry:
     return registry
 
 
-def create_app(settings: CommonSettings | None = None, *, state: ApiState | None = None) -> FastAPI:
+def create_app(
+    settings: CommonSettings | None = None,
+    *,
+    state: ApiState | None = None,
+    catalogue: Catalogue | None = None,
+) -> FastAPI:
     """Build the eoport HTTP API.
 
     Parameters
@@ -72,26 +79,39 @@ def create_app(settings: CommonSettings | None = None, *, state: ApiState | None
         locates the embedded stores.
     state
         Stores to serve instead of the ones ``settings`` point at (tests, the demo).
+    catalogue
+        STAC catalogue to serve instead of the one ``settings`` name.
 
     Returns
     -------
     FastAPI
         Routes: ``/subscriptions`` (create, list, get, delete), ``/subscriptions/{id}/
         deliveries`` (ledger, retry), ``/subscriptions/{id}/queue`` and ``/ack`` (pull
-        queue, AckId semantics), ``/healthz``, ``/metrics``. Validation errors answer
-        422 with ``detail``: one line naming every problem.
+        queue, AckId semantics), the STAC API under ``/stac``, ``/healthz``,
+        ``/metrics``. Validation errors answer 422 with ``detail``: one line naming
+        every problem.
     """
+    common = settings or CommonSettings()
     if state is None:
-        state = open_state((settings or CommonSettings()).state_dir)
+        state = open_state(common.state_dir)
+    if catalogue is None:
+        location = (
+            common.catalogue_location()
+            if isinstance(common, CatalogueSettings)
+            else str(common.state_dir / "catalogue.sqlite")
+        )
+        catalogue = open_catalogue(location)
     app = FastAPI(
         title="eoport",
         summary="Near-real-time Sentinel-1 products: AOI subscriptions and delivery",
         version=__version__,
     )
     app.state.eoport = state
+    app.state.catalogue = catalogue
     app.state.metrics_registry = _install_request_metrics(app)
     app.state.metrics_registry.register(health.StoreCollector(state))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(subscriptions.router)
+    app.include_router(stac.router)
     app.include_router(health.router)
     return app

@@ -17,7 +17,7 @@ from typing import Any
 
 from eoport.errors import EoportError, ExitStatus
 
-STAGES = ("ingest", "assemble", "focus", "deliver", "api")
+STAGES = ("ingest", "assemble", "focus", "deliver", "catalogue", "api")
 
 
 class StageArgumentError(EoportError):
@@ -31,9 +31,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("run", help="run one stage as its own process")
     r.add_argument("stage", choices=STAGES)
     r.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
-    r.add_argument("--file", default=None, help="ingest: Level-0 file to replay")
+    r.add_argument("--file", default=None, help="ingest: Level-0 or CADU file to replay")
+    r.add_argument(
+        "--listen", action="append", default=None, metavar="tcp://HOST:PORT",
+        help="ingest: take station streams over TCP (repeatable; see streams.ingest.listen)",
+    )  # fmt: skip
+    r.add_argument(
+        "--watch", default=None, metavar="URL",
+        help="ingest: take chunk objects from s3://bucket/prefix/ or file:///dir/",
+    )  # fmt: skip
+    r.add_argument(
+        "--format", choices=("auto", "cadu", "isp"), default=None,
+        help="ingest: input format (default EOPORT_FORMAT or auto: detected)",
+    )  # fmt: skip
     r.add_argument("--pass-id", default=None, help="ingest: pass id (default: file stem)")
-    r.add_argument("--channel", type=int, default=1, help="ingest: downlink channel")
+    r.add_argument(
+        "--channel", type=int, default=None,
+        help="ingest: downlink channel / link (default EOPORT_CHANNEL or 1)",
+    )  # fmt: skip
     r.add_argument(
         "--relative-orbit",
         type=int,
@@ -71,11 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     over = _overrides(args)
     if stage == "api":
-        from eoport.api.server import make_server
-        from eoport.config import ApiSettings
-
-        make_server(load(ApiSettings).model_copy(update=over)).run()
-        return 0
+        return _run_api(over)
     stop = stop_on_signals()
     if stage == "ingest":
         from streams.ingest import IngestSettings
@@ -91,6 +102,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streams.focus import FocusWorkerSettings, build_focus_worker
 
         runtime = build_focus_worker(load(FocusWorkerSettings).model_copy(update=over))
+    elif stage == "catalogue":
+        from streams.catalogue import CatalogueSettings, build_cataloguer
+
+        runtime = build_cataloguer(load(CatalogueSettings).model_copy(update=over))
     else:
         from streams.deliver import DeliverySettings, build_deliverer
 
@@ -103,23 +118,108 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_api(over: dict[str, Any]) -> int:
+    """The API (uvicorn handles SIGTERM/SIGINT), with the catalogue indexer beside it."""
+    from eoport.api.server import make_server
+    from eoport.config import ApiSettings
+    from streams import load
+    from streams.catalogue import build_cataloguer
+
+    settings = load(ApiSettings).model_copy(update=over)
+    stop = threading.Event()
+    indexer = None
+    if settings.index_products:
+        runtime = build_cataloguer(settings)
+        indexer = threading.Thread(target=runtime.run, args=(stop,), name="catalogue")
+        indexer.start()
+    try:
+        make_server(settings).run()
+    finally:
+        stop.set()
+        if indexer is not None:
+            indexer.join(30)
+    return 0
+
+
 def _run_ingest(s: Any, args: argparse.Namespace) -> int:
+    """``eoport run ingest``: replay a file, or serve ``--listen`` / ``--watch`` until
+    SIGTERM (both at once if both are given)."""
+    update: dict[str, Any] = {}
+    for name in ("listen", "watch", "format", "pass_id", "channel", "relative_orbit"):
+        value = getattr(args, name, None)
+        if value is not None:
+            update[name] = value
+    if update:
+        s = type(s).model_validate(s.model_dump() | update)
+    path = getattr(args, "file", None)
+    if path:
+        return _ingest_file(s, Path(path))
+    if not s.listen and not s.watch:
+        raise StageArgumentError(
+            "eoport run ingest needs --file FILE, --listen tcp://HOST:PORT or --watch URL"
+        )
+    return _serve_ingest(s)
+
+
+def _ingest_file(s: Any, path: Path) -> int:
+    from streams.ingest.files import ingest_file, sniff_format
     from streams.ingest.replay import replay_pass
 
-    path = getattr(args, "file", None)
-    if not path:
-        raise StageArgumentError("eoport run ingest needs --file LEVEL0_FILE")
-    pass_id = getattr(args, "pass_id", None) or Path(path).stem
+    pass_id = s.pass_id or path.stem
+    if sniff_format(path, s) == "cadu":
+        result = ingest_file(
+            path, s, s.make_bus().producer(), pass_id=pass_id, link=s.channel,
+            relative_orbit=s.relative_orbit,
+        )  # fmt: skip
+        print(json.dumps({"stage": "ingest", **result.to_dict()}))
+        return 0
     report = replay_pass(
-        Path(path), s.make_bus().producer(), station=s.station, pass_id=pass_id,
-        channel=getattr(args, "channel", None) or 1, topic=s.topics.raw_chunks,
+        path, s.make_bus().producer(), station=s.station, pass_id=pass_id,
+        channel=s.channel, topic=s.topics.raw_chunks,
         chunk_size=s.chunk_size, speedup=s.speedup, max_in_flight=s.max_in_flight,
-        max_outage_s=s.max_outage_s,
-        relative_orbit=getattr(args, "relative_orbit", None) or s.relative_orbit,
+        max_outage_s=s.max_outage_s, relative_orbit=s.relative_orbit,
     )  # fmt: skip
     print(json.dumps({
         "stage": "ingest", "chunks": report.chunks, "bytes": report.n_bytes,
         "resent": report.resent, "chunks_per_s": round(report.chunks_per_s, 2),
         "mb_per_s": round(report.mb_per_s, 3),
     }))  # fmt: skip
+    return 0
+
+
+def _serve_ingest(s: Any) -> int:
+    """Run the TCP listener and/or the object-store watcher until SIGTERM or SIGINT."""
+    from streams.ingest.listen import make_listener
+    from streams.ingest.watch import make_watcher
+
+    stop = stop_on_signals()
+    if s.metrics_port is not None:  # eoport_downlink_* and eoport_chunks_* counters
+        from prometheus_client import start_http_server
+
+        start_http_server(s.metrics_port)
+    summary: dict[str, Any] = {"stage": "ingest"}
+    watcher = make_watcher(s) if s.watch else None
+    thread = None
+    if watcher is not None:
+        thread = threading.Thread(target=watcher.run, args=(stop,), name="ingest-watch")
+        thread.start()
+    if s.listen:
+        listener = make_listener(s)
+        listener.start()
+        stats = listener.serve(stop)
+        summary["listen"] = {
+            "connections": stats.connections, "bytes": stats.bytes_received,
+            "passes_ended": stats.passes_ended, "checkpoints": stats.checkpoints,
+            "errors": stats.errors, "links": stats.links,
+        }  # fmt: skip
+    else:
+        stop.wait()
+    if thread is not None and watcher is not None:
+        thread.join()
+        w = watcher.stats
+        summary["watch"] = {
+            "objects": w.objects, "bytes": w.bytes, "passes_ended": w.passes_ended,
+            "late": w.late, "errors": w.errors,
+        }  # fmt: skip
+    print(json.dumps(summary))
     return 0

@@ -112,6 +112,29 @@ class ObjectStore:
         except OSError as exc:
             raise ObjectStoreError(f"GET {url} failed: {exc}") from exc
 
+    @contextlib.contextmanager
+    def open_read(self, url: str) -> Iterator[IO[bytes]]:
+        """Open the object at ``url`` for streaming reads (large products).
+
+        Raises
+        ------
+        ObjectNotFoundError
+            If it does not exist.
+        ObjectStoreError
+            On a transient failure.
+        """
+        try:
+            handle: IO[bytes] = (
+                _local_path(url).open("rb") if _is_local(url)
+                else self._s3().open(self._s3_path(url), "rb")
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(f"no object at {url}") from exc
+        except OSError as exc:
+            raise ObjectStoreError(f"GET {url} failed: {exc}") from exc
+        with handle:
+            yield handle
+
     def exists(self, url: str) -> bool:
         """Whether an object exists at ``url``."""
         if _is_local(url):

@@ -3,9 +3,8 @@
 A :class:`ProductRecord` describes one focused burst: its deterministic id (hash of the
 burst key and the processing version, so a replayed focus job rewrites the same product),
 footprint, sensing times, where the product lies in the object store, quality figures and
-the latency timeline collected along the chain (all UTC). :meth:`ProductRecord.to_stac_item`
-turns it into a STAC 1.0 Item with the ``sar``, ``sat``, ``processing``, ``timestamps``
-and ``product`` extensions.
+the latency timeline collected along the chain (all UTC).
+:func:`streams.catalogue.stac.product_to_stac_item` turns it into a STAC Item.
 
 GeoJSON geometry validation (:func:`parse_geometry`, :mod:`streams.geometry`) is
 re-exported here, so footprints and subscription AOIs follow exactly the same rules
@@ -30,8 +29,8 @@ from streams.messages.geometry import (
 )
 
 __all__ = [
-    "C_BAND_CENTER_FREQUENCY_GHZ", "MAX_POSITIONS", "MODES", "POLARISATIONS", "PRODUCT_ID_PREFIX",
-    "PRODUCT_TYPES", "STAC_EXTENSIONS", "STAC_VERSION", "SWATHS", "TIMELINE_STAGES",
+    "MAX_POSITIONS", "MODES", "POLARISATIONS", "PRODUCT_ID_PREFIX",
+    "PRODUCT_TYPES", "SWATHS", "TIMELINE_STAGES",
     "InvalidGeometryError", "ProductAttributes", "ProductRecord", "make_product_id",
     "parse_geometry", "plain_geometry",
 ]  # fmt: skip
@@ -66,22 +65,7 @@ TIMELINE_STAGES = (
     "product_written",
     "delivered",
 )
-"""Latency timeline stages in chain order (architecture.md, "Latency timeline")."""
-
-STAC_VERSION = "1.0.0"
-STAC_EXTENSIONS = (
-    "https://stac-extensions.github.io/sar/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
-    "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
-    "https://stac-extensions.github.io/timestamps/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/product/v0.1.0/schema.json",
-    "https://stac-extensions.github.io/file/v2.1.0/schema.json",
-)
-"""Schema URLs of the STAC extensions used by :meth:`ProductRecord.to_stac_item`."""
-
-C_BAND_CENTER_FREQUENCY_GHZ = 5.405
-"""Sentinel-1 centre frequency, GHz (sentinel1-facts.md, "Timing")."""
-
+"""Latency timeline stages in chain order (docs/architecture.md, "Latency timeline")."""
 
 # ---------------------------------------------------------------------------- product
 
@@ -158,6 +142,16 @@ class ProductRecord(BaseModel):
     url: str = Field(min_length=1, description="object-store URL of the product")
     size_bytes: int = Field(ge=0)
     media_type: str = "application/x-hdf5"
+    checksum: str | None = Field(
+        default=None, description="multihash (sha2-256) of the product file, when computed"
+    )
+    quicklook_url: str | None = Field(default=None, description="quick-look PNG next to it")
+    quicklook_size: int | None = Field(default=None, ge=0, description="its size, bytes")
+    sar: dict[str, float | int] | None = Field(
+        default=None,
+        description="resolutions, pixel spacings, bandwidth, looks of the SLC "
+        "(streams.catalogue.sarparams.SarParameters)",
+    )
     quality: dict[str, float] | None = None
     timeline: dict[str, AwareDatetime] = Field(default_factory=dict)
     timeliness: str = "PT1M"
@@ -295,113 +289,3 @@ class ProductRecord(BaseModel):
     def key(self) -> str:
         """Kafka key of the record (the product id)."""
         return self.product_id
-
-    # ------------------------------------------------------------------ STAC
-
-    def to_stac_item(
-        self,
-        collection: str | None = "sentinel-1-l1-burst",
-        published: datetime | None = None,
-        stac_root: str | None = None,
-    ) -> dict[str, Any]:
-        """The product as a STAC 1.0 Item (GeoJSON Feature).
-
-        Parameters
-        ----------
-        collection
-            Collection id (also adds a ``collection`` link), or ``None``.
-        published
-            ``timestamps:published``; default: the ``product_written`` timeline stamp.
-        stac_root
-            Absolute URL of the STAC API root (e.g. ``http://host:8000/stac``); when given,
-            the Item gets ``root``, ``self`` (``{root}/collections/{collection}/items/{id}``)
-            and ``collection`` links, the layout of a STAC API.
-
-        Returns
-        -------
-        dict
-            Item with the ``sar``, ``sat``, ``processing``, ``timestamps`` and
-            ``product`` extension fields (sentinel1-facts.md, "Conventions users already
-            know"); ``datetime`` is the middle of the sensing interval.
-        """
-        shape = self.shape
-        mid = self.sensing_start + (self.sensing_stop - self.sensing_start) / 2
-        props: dict[str, Any] = {
-            "datetime": _iso(mid),
-            "start_datetime": _iso(self.sensing_start),
-            "end_datetime": _iso(self.sensing_stop),
-            "platform": self.platform,
-            "constellation": "sentinel-1",
-            "instruments": ["c-sar"],
-            "sar:instrument_mode": self.mode,
-            "sar:frequency_band": "C",
-            "sar:center_frequency": C_BAND_CENTER_FREQUENCY_GHZ,
-            "sar:polarizations": [self.polarisation],
-            "sar:relative_burst": self.burst_id,
-            "sar:observation_direction": "right",
-            "sar:swath": [{"id": self.swath, "relative_burst": self.burst_id}],
-            "processing:level": "L1",
-            "processing:facility": "eoport",
-            "processing:software": {"eoport": self.processing_version},
-            "processing:version": self.processing_version,
-            "product:type": self.product_type,
-            "product:timeliness": self.timeliness,
-            "product:timeliness_category": self.timeliness_category,
-            "eoport:burst_key": self.burst_key,
-            "eoport:data_take_id": self.data_take_id,
-            "eoport:timeline": {k: _iso(v) for k, v in self.timeline.items()},
-        }
-        if "focus_end" in self.timeline:
-            props["processing:datetime"] = _iso(self.timeline["focus_end"])
-        pub = published or self.timeline.get("product_written")
-        if pub is not None:
-            props["timestamps:published"] = _iso(pub)
-        if self.orbit_state is not None:
-            props["sat:orbit_state"] = self.orbit_state
-        if self.absolute_orbit is not None:
-            props["sat:absolute_orbit"] = self.absolute_orbit
-        if self.relative_orbit is not None:
-            props["sat:relative_orbit"] = self.relative_orbit
-        if self.anx_datetime is not None:
-            props["sat:anx_datetime"] = _iso(self.anx_datetime)
-        if self.burst_label:
-            props["eoport:burst_label"] = self.burst_label
-        if self.quality:
-            props["eoport:quality"] = dict(self.quality)
-        links: list[dict[str, str]] = []
-        if stac_root is not None:
-            root = stac_root.rstrip("/")
-            links.append({"rel": "root", "href": root, "type": "application/json"})
-            if collection is not None:
-                coll = f"{root}/collections/{collection}"
-                links.append(
-                    {
-                        "rel": "self",
-                        "href": f"{coll}/items/{self.product_id}",
-                        "type": "application/geo+json",
-                    }
-                )
-                links.append({"rel": "collection", "href": coll, "type": "application/json"})
-                links.append({"rel": "parent", "href": coll, "type": "application/json"})
-        item: dict[str, Any] = {
-            "type": "Feature",
-            "stac_version": STAC_VERSION,
-            "stac_extensions": list(STAC_EXTENSIONS),
-            "id": self.product_id,
-            "geometry": self.footprint,
-            "bbox": [float(b) for b in shape.bounds],
-            "properties": props,
-            "links": links,
-            "assets": {
-                "data": {
-                    "href": self.url,
-                    "type": self.media_type,
-                    "title": f"{self.swath} {self.polarisation} burst {self.burst_id} SLC",
-                    "roles": ["data"],
-                    "file:size": self.size_bytes,
-                }
-            },
-        }
-        if collection is not None:
-            item["collection"] = collection
-        return item

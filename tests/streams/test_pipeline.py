@@ -28,6 +28,7 @@ from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.reassembly import ChannelReassembler
 from streams.messages.chunks import Chunk, encode_chunk, split_into_chunks
 from streams.messages.events import EventRecord
+from streams.catalogue.stac import product_to_stac_item
 from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
 from tests.streams.test_worker import read_all
@@ -301,7 +302,7 @@ def test_iw_pass_gives_one_product_per_tops_burst(
         assert pipe.store.exists(pipe.store.url(f"raw/{p.burst_key}.dat"))
         with h5py.File(p.url, "r") as f:  # the focused product names the same burst
             assert f.attrs["burst_id"] == label
-        props = p.to_stac_item()["properties"]
+        props = product_to_stac_item(p)["properties"]
         assert props["sat:relative_orbit"] == DEMO_RELATIVE_ORBIT
         assert props["eoport:burst_label"] == label and props["sar:relative_burst"] == burst_id
     assert all(p.mode == "IW" and quality(p, "complete") == 1.0 for p in result.products)

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from streams._infra.errors import SchemaError
 from streams.messages.products import (
-    STAC_EXTENSIONS,
     InvalidGeometryError,
     ProductRecord,
     make_product_id,
@@ -169,45 +168,3 @@ def test_footprint_must_be_polygon() -> None:
     multi = {"type": "MultiPolygon", "coordinates": [[SQUARE]]}
     with pytest.raises(ValidationError, match="footprint type must be one of Polygon"):
         make_product(footprint=multi)
-
-
-def test_stac_item() -> None:
-    p = make_product()
-    item = p.to_stac_item(stac_root="http://localhost:8000/stac")
-    assert item["type"] == "Feature"
-    assert item["stac_version"] == "1.0.0"
-    assert item["id"] == p.product_id
-    assert item["bbox"] == [10.0, 45.0, 11.0, 46.0]
-    assert item["geometry"] == {"type": "Polygon", "coordinates": [SQUARE]}
-    props = item["properties"]
-    assert props["datetime"] == "2026-11-25T06:00:01.595000Z"
-    assert props["start_datetime"] == "2026-11-25T06:00:00Z"
-    assert props["end_datetime"] == "2026-11-25T06:00:03.190000Z"
-    assert props["sar:instrument_mode"] == "IW"
-    assert props["sar:frequency_band"] == "C"
-    assert props["sar:polarizations"] == ["VV"]
-    assert props["sar:relative_burst"] == 249435
-    assert props["sat:orbit_state"] == "descending"
-    assert props["sat:absolute_orbit"] == 61234
-    assert props["sat:relative_orbit"] == 117
-    assert props["processing:level"] == "L1"
-    assert props["processing:datetime"] == "2026-11-25T06:00:09.500000Z"
-    assert props["timestamps:published"] == "2026-11-25T06:00:10Z"
-    assert props["product:type"] == "SLC"
-    assert props["product:timeliness_category"] == "NRT-10m"
-    assert item["assets"]["data"]["href"] == p.url
-    assert item["assets"]["data"]["file:size"] == 123_456_789
-    rels = {link["rel"]: link["href"] for link in item["links"]}
-    assert rels["self"] == (
-        f"http://localhost:8000/stac/collections/sentinel-1-l1-burst/items/{p.product_id}"
-    )
-    assert rels["collection"] == "http://localhost:8000/stac/collections/sentinel-1-l1-burst"
-    assert item["collection"] == "sentinel-1-l1-burst"
-    # every standard prefix used is declared in stac_extensions
-    declared = {url.split("/")[3] for url in STAC_EXTENSIONS}
-    used = {k.split(":")[0] for k in props if ":" in k} | {
-        k.split(":")[0] for k in item["assets"]["data"] if ":" in k
-    }
-    assert used - {"eoport"} <= declared
-    for url in STAC_EXTENSIONS:
-        assert url.startswith("https://stac-extensions.github.io/") and url.endswith("schema.json")

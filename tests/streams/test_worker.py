@@ -26,6 +26,7 @@ from streams.focus.stage import FOCUS_RETRY, FocusWorker
 from streams.messages.chunks import split_into_chunks
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord, raw_key
+from streams.catalogue.stac import product_to_stac_item
 from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, stripmap_pass
 
@@ -89,7 +90,7 @@ def test_focus_writes_a_product_whose_footprint_holds_the_target(tmp_path: Path)
     # the pass's track reaches the product and its STAC item; stripmap has no burst label
     assert job.relative_orbit == product.relative_orbit == 117
     assert product.burst_label is None and product.orbit_state == "ascending"
-    props = product.to_stac_item()["properties"]
+    props = product_to_stac_item(product)["properties"]
     assert props["sat:relative_orbit"] == 117 and props["sat:orbit_state"] == "ascending"
     assert "eoport:burst_label" not in props
     for stage in ("sensing_stop", "aux_complete", "focus_start", "focus_end", "product_written"):
