@@ -1,6 +1,6 @@
 """Topic names, partition counts, and idempotent topic creation.
 
-Keys and payloads (see ``shared/architecture.md``):
+Keys and payloads (docs/architecture.md, "Topics"):
 
 ==============  ===========================  ==========================================
 topic           key                          value

@@ -76,7 +76,7 @@ def make_product_id(burst_key: str, processing_version: str) -> str:
     Parameters
     ----------
     burst_key
-        ``datatake/swath/pol/burst_id`` (architecture.md, topic ``focus-jobs``).
+        ``datatake/swath/pol/burst_id`` (docs/architecture.md, "Exactly-once effects").
     processing_version
         Version of the processor that produced the product.
 
