@@ -450,7 +450,8 @@ class LocalPipeline:
         event = EventRecord(
             kind="pass-manifest", source=manifest.channel_key, detail=manifest.model_dump()
         )
-        producer.send(self.settings.topics.events, event.source, event.to_bytes())
+        out = event.record(self.settings.topics.events, event.source)
+        producer.send(out.topic, out.key, out.value, out.headers)
         producer.flush()
         producer.close()
         with self._lock:

@@ -217,7 +217,7 @@ class Assembler(StageBase):
             detail={"offset": record.offset, "partition": record.partition, "error": str(error)},
         )  # fmt: skip
         self._count_event(event)
-        return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
+        return [event.record(self.events_topic, event.source)]
 
     def _finish_complete(self, ctx: Context) -> None:
         """Flush the assemblers of channels whose pass is complete (last chunk emitted)."""
@@ -279,7 +279,7 @@ class Assembler(StageBase):
             url = self.store.url(raw_key(burst.key))
             self.store.put_bytes(url, burst.data)
             job = burst.job(url, stamp)
-            out.append(OutgoingRecord(self.jobs_topic, job.burst_key, job.to_bytes()))
+            out.append(job.record(self.jobs_topic, job.burst_key))
             self.stats.jobs += 1
             BURSTS_EMITTED.labels(job.status).inc()
             if job.status != "complete":
@@ -292,7 +292,7 @@ class Assembler(StageBase):
             if self.on_job is not None:
                 self.on_job(burst)
         for event in self._events:
-            out.append(OutgoingRecord(self.events_topic, event.source, event.to_bytes()))
+            out.append(event.record(self.events_topic, event.source))
             self._count_event(event)
         self._outputs, self._events = [], []
         self._finished_pending |= {

@@ -64,8 +64,7 @@ class Deliverer(StageBase):
             # called from the service's delivery threads
             with self._lock:
                 self._pending.append(
-                    OutgoingRecord(self.deliveries_topic, attempt.subscription_id,
-                                   attempt.to_bytes())
+                    attempt.record(self.deliveries_topic, attempt.subscription_id)
                 )  # fmt: skip
             if previous is not None:
                 previous(attempt)

@@ -249,13 +249,13 @@ class FocusWorker(StageBase):
             JOBS_DONE.labels("skipped").inc()
             event = EventRecord(kind="focus-skipped", source=job.burst_key,
                                 detail={"reason": "no subscription needs it"})  # fmt: skip
-            return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
+            return [event.record(self.events_topic, event.source)]
         product = self.focus(job, record.timestamp)
         self.stats.products += 1
         JOBS_DONE.labels("product").inc()
         if self.on_product is not None:
             self.on_product(product)
-        return [OutgoingRecord(self.products_topic, product.product_id, product.to_bytes())]
+        return [product.record(self.products_topic, product.product_id)]
 
     def failed(self, record: Record, error: Exception) -> Sequence[OutgoingRecord]:
         """A ``focus-failed`` event for a job that is dead-lettered."""
@@ -267,7 +267,7 @@ class FocusWorker(StageBase):
             detail={"error": str(error), "error_class": type(error).__name__,
                     "offset": record.offset, "partition": record.partition},
         )  # fmt: skip
-        return [OutgoingRecord(self.events_topic, event.source, event.to_bytes())]
+        return [event.record(self.events_topic, event.source)]
 
 
 def subscription_filter(index: Any) -> FocusFilter:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
-from streams._infra.errors import SchemaError
+from streams.messages.payload import Payload
 
 
 class DeliveryStatus(StrEnum):
@@ -17,11 +18,14 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-class DeliveryAttempt(BaseModel):
+class DeliveryAttempt(Payload):
     """A ledger row: where one product stands for one subscription.
 
     Also the value of the ``deliveries`` topic (key: subscription id).
     """
+
+    what: ClassVar[str] = "delivery attempt"
+    schema_type: ClassVar[str] = "application/x-eoport-delivery+json"
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,21 +46,3 @@ class DeliveryAttempt(BaseModel):
     """When the current retry budget began (the first attempt, or the retry request)."""
     latency_s: float | None = None
     """Sensing stop to delivered, s (delivered rows only)."""
-
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON for the ``deliveries`` topic."""
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> DeliveryAttempt:
-        """Parse a ``deliveries`` value.
-
-        Raises
-        ------
-        SchemaError
-            If the value is not a delivery attempt.
-        """
-        try:
-            return cls.model_validate_json(data)
-        except ValueError as exc:
-            raise SchemaError(f"invalid delivery attempt: {str(exc).splitlines()[0]}") from exc

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from streams._infra.errors import SchemaError
 from streams._infra.records import OutgoingRecord
 from streams._infra.topics import EVENTS
+from streams.messages.payload import Payload
 
 EventKind = Literal[
     "gap",
@@ -37,9 +37,12 @@ resynchronising), ``rejected-chunk`` (a record that is not a chunk), ``burst-inc
 sent), ``pass-report`` (what came out of a pass against its manifest)."""
 
 
-class EventRecord(BaseModel):
+class EventRecord(Payload):
     """One pipeline event (value of ``events``, key :attr:`source`): gaps, corrupt data,
     incomplete bursts, focusing failures; what operators and the dashboard read."""
+
+    what: ClassVar[str] = "event"
+    schema_type: ClassVar[str] = "application/x-eoport-event+json"
 
     model_config = ConfigDict(frozen=True)
 
@@ -48,17 +51,6 @@ class EventRecord(BaseModel):
     time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     detail: dict[str, Any] = Field(default_factory=dict)
 
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON."""
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> EventRecord:
-        """Parse an ``events`` value (raises :class:`SchemaError`)."""
-        try:
-            return cls.model_validate_json(data)
-        except ValueError as exc:
-            raise SchemaError(f"invalid event: {str(exc).splitlines()[0]}") from exc
 
 
 def stall_events(topic: str = EVENTS) -> Callable[[str, str, int, float], list[OutgoingRecord]]:
@@ -70,6 +62,6 @@ def stall_events(topic: str = EVENTS) -> Callable[[str, str, int, float], list[O
             kind="stage-stalled", source=f"{stage}/{group}",
             detail={"lag": lag, "idle_s": round(idle_s, 1), "action": "consumer recreated"},
         )  # fmt: skip
-        return [OutgoingRecord(topic, event.source, event.to_bytes())]
+        return [event.record(topic, event.source)]
 
     return make

@@ -11,7 +11,7 @@ produces the same product once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.identity import BurstIdentity, burst_key
-from streams._infra.errors import SchemaError
+from streams.messages.payload import Payload
 
 __all__ = [
     "JobRecord", "JobStatus", "StateVector", "burst_key", "orbit_from_state_vectors", "raw_key",
@@ -62,13 +62,16 @@ def orbit_from_state_vectors(vectors: Sequence[StateVector], start: float, stop:
     return extend_orbit(orbit, start, stop)
 
 
-class JobRecord(BaseModel):
+class JobRecord(Payload):
     """One focus job (value of ``focus-jobs``, key :attr:`burst_key`).
 
     Times in ``timeline`` are aware UTC datetimes (stages of
     :data:`streams.products.TIMELINE_STAGES`); ``sensing_start``/``sensing_stop`` are the
     datation of the first and last echo packet, GPS seconds also given as UTC.
     """
+
+    what: ClassVar[str] = "focus job"
+    schema_type: ClassVar[str] = "application/x-eoport-job+json"
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -123,21 +126,3 @@ class JobRecord(BaseModel):
         return orbit_from_state_vectors(
             self.state_vectors, self.sensing_start_gps - margin_s, self.sensing_stop_gps + margin_s
         )
-
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON."""
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> JobRecord:
-        """Parse a ``focus-jobs`` value.
-
-        Raises
-        ------
-        SchemaError
-            If the value is not a job record.
-        """
-        try:
-            return cls.model_validate_json(data)
-        except ValueError as exc:
-            raise SchemaError(f"invalid focus job: {str(exc).splitlines()[0]}") from exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from shapely import geometry as sgeom
@@ -27,6 +27,7 @@ from streams.messages.geometry import (
     parse_geometry,
     plain_geometry,
 )
+from streams.messages.payload import Payload
 
 __all__ = [
     "MAX_POSITIONS", "MODES", "POLARISATIONS", "PRODUCT_ID_PREFIX",
@@ -109,13 +110,16 @@ class ProductAttributes(BaseModel):
     product_type: str = "SLC"
 
 
-class ProductRecord(BaseModel):
+class ProductRecord(Payload):
     """One Level-1 product (a focused burst): value of the ``l1-products`` topic.
 
     Times are aware UTC datetimes; footprint is a GeoJSON Polygon in lon/lat degrees.
     ``product_id`` may be omitted: it is then derived from ``burst_key`` and
     ``processing_version`` (:func:`make_product_id`); a given id must match.
     """
+
+    what: ClassVar[str] = "product record"
+    schema_type: ClassVar[str] = "application/x-eoport-product+json"
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -264,26 +268,6 @@ class ProductRecord(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-compatible dict (datetimes as ISO 8601 UTC strings)."""
         return self.model_dump(mode="json")
-
-    def to_bytes(self) -> bytes:
-        """UTF-8 JSON, the value written to ``l1-products``."""
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ProductRecord:
-        """Parse a value of ``l1-products``.
-
-        Raises
-        ------
-        streams.errors.SchemaError
-            If the bytes are not a valid product record (one-line reason).
-        """
-        try:
-            return cls.model_validate_json(data)
-        except ValueError as exc:
-            first = str(exc).splitlines()
-            reason = " ".join(first[1:3]).strip() if len(first) > 1 else str(exc)
-            raise SchemaError(f"invalid product record: {reason}") from exc
 
     @property
     def key(self) -> str:
