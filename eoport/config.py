@@ -14,7 +14,8 @@ process                model                                           consumer 
 ``eoport run focus``   :class:`streams.focus.FocusWorkerSettings`      ``eoport-focus``
 ``eoport run deliver`` :class:`streams.deliver.DeliverySettings`       ``eoport-delivery``
 ``eoport run catalogue`` :class:`streams.catalogue.CatalogueSettings` ``eoport-catalogue``
-``eoport run api``     :class:`ApiSettings`                            (indexer: as above)
+``eoport run timeline`` :class:`streams.timeline.TimelineSettings`    ``eoport-timeline``
+``eoport run api``     :class:`ApiSettings`                            (as the two above)
 ``eoport demo``        :class:`DemoSettings`                           all of the above
 =====================  ==============================================  ==================
 """
@@ -41,13 +42,17 @@ __all__ = [
 class ApiSettings(CatalogueSettings):
     """HTTP API and metrics (``eoport run api``): subscriptions, STAC, health.
 
-    The API process also indexes ``l1-products`` into the STAC catalogue unless
-    ``index_products`` is off (then run ``eoport run catalogue`` beside it).
+    The API process also indexes ``l1-products`` into the STAC catalogue and keeps the
+    latency timeline of the dashboard, unless ``index_products`` / ``run_timeline`` are
+    off (then run ``eoport run catalogue`` / ``eoport run timeline`` beside it).
     """
 
     client_id: str = "eoport-api"
     index_products: bool = Field(
         default=True, description="run the catalogue indexer in the API process"
+    )
+    run_timeline: bool = Field(
+        default=True, description="run the latency timeline service in the API process"
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65_535)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -44,7 +44,9 @@ from streams import (
     KafkaBus,
     LocalBroker,
     ObjectStore,
+    SettingsT,
     StageRuntime,
+    derive_settings,
     ensure_topics,
     find_free_port,
 )
@@ -59,6 +61,7 @@ from streams.ingest.replay import ReplayReport, replay_pass
 from streams.messages.events import EventRecord
 from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
+from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
 
 log = logging.getLogger(__name__)
 
@@ -209,19 +212,6 @@ _STAGES = (
 )
 
 
-S = TypeVar("S", bound=CommonSettings)
-
-
-def derive_settings(model: type[S], base: CommonSettings, **overrides: Any) -> S:
-    """Settings of one stage for a process that runs several (the demo): the connection
-    fields of ``base`` (broker, object store, topics, state directory), the stage's own
-    fields from the environment or their defaults, then ``overrides`` (only the fields
-    ``model`` has)."""
-    shared = base.model_dump(exclude={"client_id"}, include=set(CommonSettings.model_fields))
-    own = {k: v for k, v in overrides.items() if k in model.model_fields}
-    return model(**(shared | own))
-
-
 class LocalPipeline:
     """Every stage of the chain on this machine (threads), against a real broker.
 
@@ -319,7 +309,7 @@ class LocalPipeline:
         """The pipeline's object store (raw bursts, products)."""
         return ObjectStore(str(self.work_dir / "objects"))
 
-    def stage_settings(self, model: type[S], **overrides: Any) -> S:
+    def stage_settings(self, model: type[SettingsT], **overrides: Any) -> SettingsT:
         """Settings of one stage of this pipeline (:func:`derive_settings`)."""
         return derive_settings(model, self.settings, **(self._stage | overrides))
 
@@ -349,9 +339,14 @@ class LocalPipeline:
         deliver = self.stage_settings(DeliverySettings, backoff_initial_s=0.5)
         self._run("deliver", build_deliverer(deliver, stores=self.stores))
         self._run("catalogue", build_cataloguer(self.stage_settings(CatalogueSettings)))
+        timeline = self.stage_settings(TimelineSettings, sample_interval_s=1.0)
+        self._thread("timeline", lambda stop: run_timeline_stage(timeline, stop))
         if self.api:
             port = find_free_port()
-            self._server = make_server(self.stage_settings(ApiSettings, port=port), self.state)
+            view = open_view(timeline, workers=lambda: len(self.workers))
+            self._server = make_server(
+                self.stage_settings(ApiSettings, port=port), self.state, timeline=view
+            )
             thread = threading.Thread(target=self._server.run, name="api", daemon=True)
             thread.start()
             self.api_url = f"http://127.0.0.1:{port}"
@@ -376,10 +371,12 @@ class LocalPipeline:
 
     def _run(self, name: str, runtime: StageRuntime) -> None:
         self.runtimes.append(runtime)
+        self._thread(name, runtime.run)
 
+    def _thread(self, name: str, target: Callable[[threading.Event], object]) -> None:
         def run() -> None:
             try:
-                runtime.run(self.stop_event)
+                target(self.stop_event)
             except Exception:
                 log.exception("stage %s crashed", name)
                 raise

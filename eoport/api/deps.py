@@ -17,6 +17,7 @@ from streams.deliver import DeliveryStores, open_stores
 from streams.deliver.ledger import DeliveryLedger
 from streams.deliver.models import Clock, utc_now
 from streams.deliver.subscriptions import SubscriptionStore
+from streams.timeline.view import TimelineView
 
 
 @dataclass
@@ -70,3 +71,15 @@ def get_catalogue(request: Request) -> Catalogue:
 
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 """Route parameter type giving the application's STAC catalogue."""
+
+
+def get_timeline(request: Request) -> TimelineView:
+    """The latency timeline the app serves (``app.state.timeline``; 503 when unset)."""
+    view = getattr(request.app.state, "timeline", None)
+    if not isinstance(view, TimelineView):
+        raise HTTPException(status_code=503, detail="no timeline configured for this API")
+    return view
+
+
+TimelineDep = Annotated[TimelineView, Depends(get_timeline)]
+"""Route parameter type giving the application's :class:`TimelineView`."""

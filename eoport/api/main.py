@@ -12,10 +12,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from eoport import __version__
 from eoport.api.deps import ApiState, open_state
-from eoport.api.routes import health, stac, subscriptions
-from streams import CommonSettings
+from eoport.api.routes import dashboard, health, stac, subscriptions
+from streams import CommonSettings, derive_settings
 from streams.catalogue import CatalogueSettings, open_catalogue
 from streams.catalogue.store import Catalogue
+from streams.timeline.settings import TimelineSettings, open_view
+from streams.timeline.view import TimelineView
 
 
 def _one_line(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
@@ -69,6 +71,8 @@ def create_app(
     *,
     state: ApiState | None = None,
     catalogue: Catalogue | None = None,
+    timeline: TimelineView | None = None,
+    timeline_metrics: bool = True,
 ) -> FastAPI:
     """Build the eoport HTTP API.
 
@@ -81,13 +85,20 @@ def create_app(
         Stores to serve instead of the ones ``settings`` point at (tests, the demo).
     catalogue
         STAC catalogue to serve instead of the one ``settings`` name.
+    timeline
+        Latency timeline to serve (the dashboard) instead of the one under
+        ``settings.state_dir``.
+    timeline_metrics
+        Export the timeline's gauges in ``/metrics`` (off when a separate ``eoport run
+        timeline`` process exports them).
 
     Returns
     -------
     FastAPI
         Routes: ``/subscriptions`` (create, list, get, delete), ``/subscriptions/{id}/
         deliveries`` (ledger, retry), ``/subscriptions/{id}/queue`` and ``/ack`` (pull
-        queue, AckId semantics), the STAC API under ``/stac``, ``/healthz``,
+        queue, AckId semantics), the STAC API under ``/stac``, the latency dashboard
+        (``/dashboard``, ``/dashboard/api/...``), ``/healthz``,
         ``/metrics``. Validation errors answer 422 with ``detail``: one line naming
         every problem.
     """
@@ -101,6 +112,8 @@ def create_app(
             else str(common.state_dir / "catalogue.sqlite")
         )
         catalogue = open_catalogue(location)
+    if timeline is None:
+        timeline = open_view(derive_settings(TimelineSettings, common))
     app = FastAPI(
         title="eoport",
         summary="Near-real-time Sentinel-1 products: AOI subscriptions and delivery",
@@ -113,5 +126,6 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(subscriptions.router)
     app.include_router(stac.router)
+    dashboard.install(app, timeline, metrics=timeline_metrics)
     app.include_router(health.router)
     return app

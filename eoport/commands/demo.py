@@ -11,12 +11,14 @@ missing. Settings: :class:`eoport.config.DemoSettings` (``EOPORT_*``), the stage
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--keep", action="store_true", help="keep the temporary work dir (products) afterwards"
     )
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="after the pass, keep the API (STAC, subscriptions, dashboard) running on the "
+        "demo's products until interrupted; prints its base URL",
+    )
     p.set_defaults(handler=cmd_demo)
 
 
@@ -50,6 +58,7 @@ def run_demo(
     duration_s: float = 3.0,
     show_progress: bool = True,
     timeout_s: float = 600.0,
+    serve: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate a pass, replay it through the whole chain, return the summary dict.
 
@@ -63,6 +72,9 @@ def run_demo(
         Progress bars on stderr.
     timeout_s
         Longest wait for the chain to finish, s.
+    serve
+        Called with the API's base URL once the pass is done, before the chain stops
+        (``eoport demo --serve`` blocks there until interrupted).
     """
     from tqdm import tqdm
 
@@ -171,6 +183,23 @@ def _print_text(summary: dict[str, Any]) -> None:
         print("products: removed with the temporary work dir (keep them with --keep)")
 
 
+def _serve_until_interrupted(api_url: str, *, json_output: bool) -> None:
+    """Print where the API is, one URL per line, then wait for SIGINT/SIGTERM (on stderr
+    with ``--json``, so that stdout holds only the JSON summary)."""
+    from eoport.commands.run import stop_on_signals
+
+    stop = stop_on_signals()
+    out = sys.stderr if json_output else sys.stdout
+    for line in (
+        f"api: {api_url}",
+        f"stac: {api_url}/stac",
+        f"dashboard: {api_url}/dashboard",
+        "serving until interrupted (Ctrl-C)",
+    ):
+        print(line, file=out, flush=True)
+    stop.wait()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole chain on this machine."""
     from eoport.config import DemoSettings
@@ -186,10 +215,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             update[field] = value
     if args.keep:
         update["keep"] = True
+    if args.serve:
+        update["keep"] = True
     settings = DemoSettings().model_copy(update=update)
     summary = run_demo(
-        settings, mode=args.mode, duration_s=args.duration, show_progress=not args.json
-    )
+        settings, mode=args.mode, duration_s=args.duration, show_progress=not args.json,
+        serve=(
+            functools.partial(_serve_until_interrupted, json_output=args.json)
+            if args.serve else None
+        ),
+    )  # fmt: skip
     if args.json:
         print(json.dumps(summary))
     else:

@@ -17,7 +17,7 @@ from typing import Any
 
 from eoport.errors import EoportError, ExitStatus
 
-STAGES = ("ingest", "assemble", "focus", "deliver", "catalogue", "api")
+STAGES = ("ingest", "assemble", "focus", "deliver", "catalogue", "timeline", "api")
 
 
 class StageArgumentError(EoportError):
@@ -102,6 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streams.focus import FocusWorkerSettings, build_focus_worker
 
         runtime = build_focus_worker(load(FocusWorkerSettings).model_copy(update=over))
+    elif stage == "timeline":
+        return _run_timeline(over, stop)
     elif stage == "catalogue":
         from streams.catalogue import CatalogueSettings, build_cataloguer
 
@@ -122,22 +124,46 @@ def _run_api(over: dict[str, Any]) -> int:
     """The API (uvicorn handles SIGTERM/SIGINT), with the catalogue indexer beside it."""
     from eoport.api.server import make_server
     from eoport.config import ApiSettings
-    from streams import load
+    from streams import derive_settings, load
     from streams.catalogue import build_cataloguer
+    from streams.timeline.settings import TimelineSettings, run_timeline_stage
 
     settings = load(ApiSettings).model_copy(update=over)
     stop = threading.Event()
-    indexer = None
+    threads: list[threading.Thread] = []
     if settings.index_products:
         runtime = build_cataloguer(settings)
-        indexer = threading.Thread(target=runtime.run, args=(stop,), name="catalogue")
-        indexer.start()
+        threads.append(threading.Thread(target=runtime.run, args=(stop,), name="catalogue"))
+    if settings.run_timeline:
+        timeline = derive_settings(TimelineSettings, settings)
+        threads.append(threading.Thread(
+            target=run_timeline_stage, args=(timeline, stop), name="timeline"
+        ))  # fmt: skip
+    for thread in threads:
+        thread.start()
     try:
-        make_server(settings).run()
+        make_server(settings, timeline_metrics=settings.run_timeline).run()
     finally:
         stop.set()
-        if indexer is not None:
-            indexer.join(30)
+        for thread in threads:
+            thread.join(30)
+    return 0
+
+
+def _run_timeline(over: dict[str, Any], stop: threading.Event) -> int:
+    """The latency timeline service; its gauges on ``metrics_port`` when set."""
+    from prometheus_client import start_http_server
+
+    from streams import load
+    from streams.timeline.metrics import register_collector
+    from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
+
+    settings = load(TimelineSettings).model_copy(update=over)
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port)
+        register_collector(open_view(settings))
+    stats = run_timeline_stage(settings, stop)
+    print(json.dumps({"stage": "timeline", "records": stats.records}))
     return 0
 
 

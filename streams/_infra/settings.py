@@ -10,7 +10,7 @@ instead of failing later. Variables are ``EOPORT_*``; nested fields use ``__``:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -126,6 +126,8 @@ class CommonSettings(BaseSettings):
 
 
 S = TypeVar("S", bound=CommonSettings)
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+"""A settings class (for functions generic over settings models)."""
 
 
 def load(model: type[S]) -> S:
@@ -144,3 +146,13 @@ def load(model: type[S]) -> S:
             for err in exc.errors()
         )
         raise ConfigurationError(f"invalid {model.__name__}: {problems}") from exc
+
+
+def derive_settings(model: type[S], base: CommonSettings, **overrides: Any) -> S:
+    """Settings of one stage for a process that runs several (the API, the demo): the
+    connection fields of ``base`` (broker, object store, topics, state directory), the
+    stage's own fields from the environment or their defaults, then ``overrides`` (only
+    the fields ``model`` has)."""
+    shared = base.model_dump(exclude={"client_id"}, include=set(CommonSettings.model_fields))
+    own = {k: v for k, v in overrides.items() if k in model.model_fields}
+    return model(**(shared | own))
