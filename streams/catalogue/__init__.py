@@ -39,7 +39,8 @@ class CatalogueSettings(CommonSettings):
         description="sqlite:///PATH or postgresql://... (default: STATE_DIR/catalogue.sqlite)",
     )
     catalogue_checksums: bool = Field(
-        default=True, description="compute file:checksum of each product (reads it once)"
+        default=True,
+        description="read each product once for its file:checksum and quick-look PNG",
     )
     stall_after_s: float = Field(
         default=60.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"

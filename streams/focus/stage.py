@@ -36,7 +36,6 @@ from sar.focus.tops import recycle_output
 from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_packets
 from sar.product.geogrid import footprint_geojson
-from sar.product.quicklook import make_quicklook
 from sar.product.slc import write_slc
 from sar.timeutil import gps_seconds_to_utc
 from streams._infra.errors import PermanentError
@@ -46,7 +45,6 @@ from streams._infra.retry import RetryPolicy
 from streams._infra.runtime import StageBase
 from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.catalogue.sarparams import sar_parameters_of
-from streams.catalogue.stac import quicklook_url_for
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
 from streams.messages.products import ProductAttributes, ProductRecord, make_product_id
@@ -183,9 +181,6 @@ class FocusWorker(StageBase):
                 write_slc(handle, slc, history=history, compression="none")
                 size = handle.tell()
             sar_figures = sar_parameters_of(slc).model_dump()
-            quicklook = make_quicklook(slc.image)
-            quicklook_url = quicklook_url_for(url)
-            self.store.put_bytes(quicklook_url, quicklook)
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: cannot write product: {exc}") from exc
         finally:
@@ -220,8 +215,6 @@ class FocusWorker(StageBase):
             sensing_stop=job.sensing_stop,
             url=url,
             size_bytes=size,
-            quicklook_url=quicklook_url,
-            quicklook_size=len(quicklook),
             sar=sar_figures,
             quality={
                 "packets": float(job.packet_count),

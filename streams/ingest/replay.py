@@ -265,7 +265,11 @@ def replay_channels(
     def run(channel: int, data: bytes | str | Path | BinaryIO) -> None:
         try:
             reports[channel] = replay_pass(
-                data, make_producer(), station=station, pass_id=pass_id, channel=channel,
+                data,
+                make_producer(),
+                station=station,
+                pass_id=pass_id,
+                channel=channel,
                 **options,
             )
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
