@@ -13,7 +13,8 @@ which packets go to which channel is not public. The policies here are therefore
   spreading the load as two channels must);
 * ``"single"``: everything on one channel;
 * ``"auto"``: ``"rx-channel"`` when the stream has two receive channels, else
-  ``"alternate"``.
+  ``"single"`` (eoport assembles bursts per downlink channel: a single-polarisation take
+  dealt packet by packet over two links would need merging first).
 
 :func:`merge_packet_streams` restores one time-ordered stream from the channels' packet
 streams: packets are ordered by their datation (coarse and fine time, octets 6-11), ties
@@ -81,7 +82,9 @@ def split_packets(stream: bytes, policy: str = "auto", n_channels: int = 2) -> l
     rx = buf[starts + RX_CHANNEL_OCTET] & 0x0F if starts.size else np.zeros(0, np.uint8)
     ids = np.unique(rx)
     if policy == "auto":
-        policy = "rx-channel" if ids.size >= 2 else "alternate"
+        if ids.size < 2:
+            return [stream] + [b""] * (n_channels - 1)
+        policy = "rx-channel"
     if policy == "rx-channel":
         if ids.size > n_channels:
             raise DownlinkError(f"{ids.size} receive channels for {n_channels} X-band channels")
