@@ -22,14 +22,15 @@ from streams._infra.errors import (
 )
 from streams._infra.objectstore import ObjectStore
 from streams._infra.ports import find_free_port
+from streams._infra.probes import ProbeServer, event_check
 from streams._infra.runtime import StageRuntime
 from streams._infra.s3server import LocalS3Server, S3Endpoint
 from streams._infra.settings import CommonSettings, SettingsT, TopicNames, derive_settings, load
 from streams._infra.topics import DEFAULT_TOPICS, TopicSpec, ensure_topics
 
 __all__ = [
-    "DEFAULT_TOPICS", "CommonSettings", "ConfigurationError", "KafkaBus", "PermanentError",
-    "RetryableError", "StreamError", "LocalBroker", "LocalS3Server",
-    "ObjectStore", "S3Endpoint", "SettingsT", "StageRuntime", "TopicNames", "TopicSpec",
-    "derive_settings", "ensure_topics", "find_free_port", "load",
+    "DEFAULT_TOPICS", "CommonSettings", "ConfigurationError", "KafkaBus", "LocalBroker",
+    "LocalS3Server", "ObjectStore", "PermanentError", "ProbeServer", "RetryableError",
+    "S3Endpoint", "SettingsT", "StageRuntime", "StreamError", "TopicNames", "TopicSpec",
+    "derive_settings", "ensure_topics", "event_check", "find_free_port", "load",
 ]  # fmt: skip

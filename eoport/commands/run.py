@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eoport.errors import EoportError, ExitStatus
+from streams import ProbeServer, StageRuntime, event_check
 
 STAGES = ("ingest", "assemble", "focus", "deliver", "catalogue", "timeline", "api")
 
@@ -92,32 +93,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streams.ingest import IngestSettings
 
         return _run_ingest(load(IngestSettings).model_copy(update=over), args)
+    if stage == "timeline":
+        return _run_timeline(over, stop)
+    settings: Any
     if stage == "assemble":
         from streams.assemble import AssemblerSettings, build_assembler
 
         if getattr(args, "block_lines", None):
             over["block_lines"] = args.block_lines
-        runtime = build_assembler(load(AssemblerSettings).model_copy(update=over))
+        settings = load(AssemblerSettings).model_copy(update=over)
+        runtime = build_assembler(settings)
     elif stage == "focus":
         from streams.focus import FocusWorkerSettings, build_focus_worker
 
-        runtime = build_focus_worker(load(FocusWorkerSettings).model_copy(update=over))
-    elif stage == "timeline":
-        return _run_timeline(over, stop)
+        settings = load(FocusWorkerSettings).model_copy(update=over)
+        runtime = build_focus_worker(settings)
     elif stage == "catalogue":
         from streams.catalogue import CatalogueSettings, build_cataloguer
 
-        runtime = build_cataloguer(load(CatalogueSettings).model_copy(update=over))
+        settings = load(CatalogueSettings).model_copy(update=over)
+        runtime = build_cataloguer(settings)
     else:
         from streams.deliver import DeliverySettings, build_deliverer
 
-        runtime = build_deliverer(load(DeliverySettings).model_copy(update=over))
-    stats = runtime.run(stop)
+        settings = load(DeliverySettings).model_copy(update=over)
+        runtime = build_deliverer(settings)
+    probes = _probes(settings.metrics_port, runtime)
+    try:
+        stats = runtime.run(stop)
+    finally:
+        if probes is not None:
+            probes.stop()
     print(json.dumps({
         "stage": stage, "records": stats.records, "published": stats.published,
         "dead_lettered": stats.dead_lettered, "retries": stats.retries, "stalls": stats.stalls,
     }))  # fmt: skip
     return 0
+
+
+def _probes(port: int | None, runtime: StageRuntime) -> ProbeServer | None:
+    """``/healthz``, ``/readyz`` (the stage's consumer subscribed: for a focusing worker,
+    after its FFT plans are loaded) and ``/metrics`` on ``port`` (``None``: none)."""
+    if port is None:
+        return None
+    probes = ProbeServer(port)
+    probes.ready_when(event_check(runtime.ready, "stage not consuming yet"))
+    return probes.start()
 
 
 def _run_api(over: dict[str, Any]) -> int:
