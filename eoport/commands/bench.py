@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from eoport.commands._io import print_json
+from eoport.commands._io import check_input_path, print_json
 from eoport.errors import InvalidArgumentError
 
 
@@ -59,11 +59,25 @@ def cmd_bench_tops(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_decode(args: argparse.Namespace) -> int:
-    """Decode FDBAQ packets of a simulated IW data-take."""
+    """Decode a stripmap data-take, an IW burst cycle and an IW burst; eoport vs sentinel1decoder.
+
+    Prints one line per case (MB/s of eoport, of sentinel1decoder timed in the same run on
+    the same bytes, their ratio, and the previous eoport kernels), then one JSON object.
+    Optional arguments read when the parser defines them: ``stripmap``, ``iw``, ``burst``
+    (Level-0 files to use instead of the synthetic streams) and ``no_previous``.
+    """
     if args.repeats < 1:
         raise InvalidArgumentError("--repeats must be >= 1")
-    from sar.l0.bench import run_decode_benchmark
+    from sar.l0.bench import CASES, format_decode_table, run_decode_benchmark
 
-    result = run_decode_benchmark(repeats=args.repeats)
-    _show(result, args.json)
+    cases: dict[str, Any] = {}
+    for name, runs in CASES.items():
+        path = getattr(args, name, None)
+        cases[name] = runs if path is None else check_input_path(str(path), what=f"{name} file")
+    result = run_decode_benchmark(
+        repeats=args.repeats, cases=cases, previous=not getattr(args, "no_previous", False)
+    )
+    if not args.json:
+        print(format_decode_table(result))
+    print_json(result)
     return 0

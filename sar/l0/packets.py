@@ -107,6 +107,7 @@ def decode_packets(
     *,
     signal_types: set[int] | None = None,
     strict: bool = True,
+    reference: bool = False,
 ) -> Level0Packets:
     """Decode a stream of Sentinel-1 space packets.
 
@@ -120,6 +121,9 @@ def decode_packets(
     strict
         Raise on the first corrupt packet; otherwise skip it (and any garbage) and count
         it in ``skipped_bytes`` / ``dropped_packets``.
+    reference
+        Decode the user data with the previous kernels
+        (:mod:`sar.l0.userdata_reference`): same result, slower; for tests and benchmarks.
 
     Returns
     -------
@@ -147,7 +151,9 @@ def decode_packets(
     modes = headers["baq_mode"].astype(np.int64)
     expected = expected_user_data_sizes(quads, modes)
     status = np.where((expected >= 0) & (expected != ends - starts), TOO_SHORT, OK)
-    iq, decoded, block_brc, block_thidx = decode_user_data_blocks(buf, starts, ends, quads, modes)
+    iq, decoded, block_brc, block_thidx = decode_user_data_blocks(
+        buf, starts, ends, quads, modes, reference=reference
+    )
     status = np.where(status != OK, status, decoded)
     bad = status != OK
     if np.any(bad):
