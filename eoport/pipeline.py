@@ -50,15 +50,21 @@ from streams import (
     ensure_topics,
     find_free_port,
 )
-from streams.assemble import Assembler, AssemblerSettings, build_assembler
+from streams.assemble import Assembler, AssemblerSettings, BurstSelector, build_assembler
 from streams.catalogue import CatalogueSettings, build_cataloguer
-from streams.deliver import DeliverySettings, DeliveryStores, build_deliverer, open_stores
+from streams.deliver import (
+    SUBSCRIPTIONS_FILE,
+    DeliverySettings,
+    DeliveryStores,
+    build_deliverer,
+    open_stores,
+)
+from streams.deliver.apikeys import create_api_key
 from streams.deliver.ledger import DeliveryStatus
-from streams.deliver.subscriptions import SubscriptionIndex
+from streams.deliver.subscriptions import LiveSubscriptionIndex, SubscriptionIndex
 from streams.focus import FocusWorker, FocusWorkerSettings, build_focus_worker
-from streams.ingest.manifest import pass_manifest
+from streams.ingest.manifest import manifest_record, pass_manifest
 from streams.ingest.replay import ReplayReport, replay_pass
-from streams.messages.events import EventRecord
 from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
 from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
@@ -163,6 +169,8 @@ class PipelineResult:
     events: dict[str, int] = field(default_factory=dict)
     passes: list[PassReport] = field(default_factory=list)
     """Each replayed pass against its manifest (what the station sent)."""
+    skipped: list[str] = field(default_factory=list)
+    """Bursts early selection did not focus (raw data kept; focusable on request)."""
 
     @property
     def accounted(self) -> bool:
@@ -194,6 +202,9 @@ class PipelineResult:
             "bursts_missing": sorted(k for r in self.passes for k in r.missing),
             "bursts_failed": sorted(k for r in self.passes for k in r.failed),
             "bursts_incomplete": sorted(k for r in self.passes for k in r.incomplete),
+            "bursts_focused": self.jobs,
+            "bursts_skipped": len(self.skipped),
+            "skipped_keys": sorted(self.skipped),
         }
         if self.replay is not None:
             out["chunks"] = self.replay.chunks
@@ -210,6 +221,47 @@ _STAGES = (
     ("focus_end", "product_written", "write"),
     ("product_written", "delivered", "deliver"),
 )
+
+
+LOCAL_DEFAULTS: dict[str, Any] = {
+    "target_allow_networks": ["127.0.0.1/32", "::1/128"],
+    "max_running_subscriptions": 100,
+    "max_subscriptions": 100,
+}
+"""Stage settings of a :class:`LocalPipeline` unless given: webhooks may reach this
+machine (the local receivers of the demo and the tests), and the per-user limits are
+raised (the demo user subscribes several AOIs)."""
+
+
+def burst_selector(
+    settings: AssemblerSettings, stores: DeliveryStores | None = None
+) -> BurstSelector | None:
+    """The early data selection of an assembler (``focus_selection = "subscriptions"``),
+    over the subscription store in ``stores`` (default: the embedded one under
+    ``settings.state_dir``, the same sqlite file the API writes); ``None`` when every
+    burst is focused. Credentials are never loaded: the selector only matches."""
+    if settings.focus_selection != "subscriptions":
+        return None
+    st = stores if stores is not None else open_stores(settings.state_dir)
+    index = LiveSubscriptionIndex(st.subscriptions, secrets=False)
+    return BurstSelector(index, settings.systematic_areas, margin_m=settings.selection_margin_m)
+
+
+def secure_api(app: Any, settings: ApiSettings, producer_settings: Any = None) -> None:
+    """Make sure ``app`` has the access control, the CDSE router and the burst refocus
+    route (a no-op for what :func:`eoport.api.main.create_app` already installed)."""
+    from eoport.api.auth import install_security
+    from eoport.api.routes import bursts, odata
+
+    if getattr(app.state, "security", None) is None:
+        install_security(app, settings)
+    paths = {getattr(r, "path", "") for r in app.routes}
+    if "/odata/v1/Subscriptions" not in paths:
+        app.include_router(odata.router)
+    if not any(p.startswith("/bursts") for p in paths):
+        app.include_router(bursts.router)
+    if getattr(app.state, "refocus", None) is None:
+        bursts.install_refocus(app, producer_settings or settings)
 
 
 class LocalPipeline:
@@ -264,7 +316,9 @@ class LocalPipeline:
         self.api = api
         self.start_workers = start_workers
         self._base = settings
-        self._stage = dict(stage)
+        self._stage = LOCAL_DEFAULTS | dict(stage)
+        self.api_key: str | None = None
+        """API key of the pipeline's user (``demo``), created when the API starts."""
         self.stores: DeliveryStores = open_stores(self.work_dir / "state")
         self.state = ApiState.of(self.stores)
         self.stop_event = threading.Event()
@@ -302,6 +356,12 @@ class LocalPipeline:
             update["session_timeout_ms"] = self._stage["session_timeout_ms"]
         elif self._base is None:
             update["session_timeout_ms"] = 6000  # Tansu delays a join by about half of it
+        if "fetch_wait_max_ms" in self._stage:
+            update["fetch_wait_max_ms"] = self._stage["fetch_wait_max_ms"]
+        elif self.broker is not None and self.broker.storage.startswith("memory:"):
+            # an in-memory Tansu answers fetches in microseconds: a short wait is safe
+            # there and saves ~0.1 s per stage (see streams KafkaBus)
+            update["fetch_wait_max_ms"] = 10
         return base.model_copy(update=update)
 
     @property
@@ -318,7 +378,7 @@ class LocalPipeline:
         s = self.settings
         return KafkaBus(
             self.servers, client_id=client_id, session_timeout_ms=s.session_timeout_ms,
-            message_timeout_ms=300_000,
+            message_timeout_ms=300_000, fetch_wait_max_ms=s.fetch_wait_max_ms,
         )  # fmt: skip
 
     def start(self) -> None:
@@ -327,9 +387,11 @@ class LocalPipeline:
             self.broker = LocalBroker(log_path=self.work_dir / "tansu.log")
             self.broker.start()
         ensure_topics(self.bus(), DEFAULT_TOPICS)
+        assembler_settings = self.stage_settings(AssemblerSettings)
         runtime = build_assembler(
-            self.stage_settings(AssemblerSettings), on_job=lambda out: self.job_keys.add(out.key)
-        )
+            assembler_settings, on_job=lambda out: self.job_keys.add(out.key),
+            selector=burst_selector(assembler_settings, self.stores),
+        )  # fmt: skip
         assert isinstance(runtime.stage, Assembler)
         self.assembler = runtime.stage
         self._run("assemble", runtime)
@@ -344,9 +406,10 @@ class LocalPipeline:
         if self.api:
             port = find_free_port()
             view = open_view(timeline, workers=lambda: len(self.workers))
-            self._server = make_server(
-                self.stage_settings(ApiSettings, port=port), self.state, timeline=view
-            )
+            api_settings = self.stage_settings(ApiSettings, port=port)
+            self._server = make_server(api_settings, self.state, timeline=view)
+            secure_api(self._server.config.app, api_settings)
+            self.api_key = create_api_key(self.work_dir / "state" / SUBSCRIPTIONS_FILE, "demo")
             thread = threading.Thread(target=self._server.run, name="api", daemon=True)
             thread.start()
             self.api_url = f"http://127.0.0.1:{port}"
@@ -409,12 +472,18 @@ class LocalPipeline:
         if self.api_url is None:
             from streams.deliver.subscriptions import SubscriptionSpec, new_subscription
 
-            sub = new_subscription(SubscriptionSpec.model_validate(spec))
+            sub = new_subscription(SubscriptionSpec.model_validate(spec), owner="demo")
             self.state.subscriptions.add(sub)
             return sub.id
-        response = httpx.post(f"{self.api_url}/subscriptions", json=spec, timeout=10)
+        response = httpx.post(
+            f"{self.api_url}/subscriptions", json=spec, timeout=10, headers=self.auth_headers()
+        )
         response.raise_for_status()
         return str(response.json()["id"])
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization`` header of the pipeline's API user."""
+        return {} if self.api_key is None else {"Authorization": f"Bearer {self.api_key}"}
 
     def replay(
         self,
@@ -444,10 +513,7 @@ class LocalPipeline:
         manifest = pass_manifest(
             data, f"LOCAL/{pass_id}/{channel}", chunks=report.chunks, relative_orbit=relative_orbit
         )
-        event = EventRecord(
-            kind="pass-manifest", source=manifest.channel_key, detail=manifest.model_dump()
-        )
-        out = event.record(self.settings.topics.events, event.source)
+        out = manifest_record(manifest, self.settings.topics.events)
         producer.send(out.topic, out.key, out.value, out.headers)
         producer.flush()
         producer.close()
@@ -464,9 +530,13 @@ class LocalPipeline:
         """Burst keys whose focusing failed permanently."""
         return {k for w in self.workers for k in w.stats.failed_keys}
 
+    def skipped_keys(self) -> set[str]:
+        """Burst keys early selection did not focus."""
+        return set(self.assembler.skipped_keys) if self.assembler is not None else set()
+
     def finished_jobs(self) -> set[str]:
-        """Burst keys with a product or a permanent failure."""
-        return set(self.products) | self.failed_keys()
+        """Burst keys with a product, a permanent failure, or skipped by selection."""
+        return set(self.products) | self.failed_keys() | self.skipped_keys()
 
     def expected_deliveries(self) -> list[tuple[str, str]]:
         """(subscription id, product id) pairs the AOIs call for."""
@@ -499,6 +569,12 @@ class LocalPipeline:
                     return True
             time.sleep(0.2)
         return False
+
+    def _account(self, manifest: PassManifest) -> PassReport:
+        """The pass against its manifest; skipped bursts are accounted for (not missing)."""
+        skipped = self.skipped_keys()
+        report = account_pass(manifest, self.products.values(), self.failed_keys() | skipped)
+        return _without(report, skipped)
 
     def result(
         self, sensing: tuple[float, float] | None = None, speedup: float = 1.0,
@@ -542,12 +618,16 @@ class LocalPipeline:
             gaps=ev.get("gap", 0),
             errors=failed + ev.get("corrupt", 0) + ev.get("rejected-chunk", 0),
             replay=replay,
-            passes=[
-                account_pass(m, self.products.values(), self.failed_keys()) for m in self.manifests
-            ],  # fmt: skip
+            passes=[self._account(m) for m in self.manifests],
+            skipped=sorted(self.skipped_keys()),
             stage_s={k: float(np.median(v)) for k, v in stages.items() if v},
             events=ev,
         )
+
+
+def _without(report: PassReport, skipped: set[str]) -> PassReport:
+    """``report`` with the skipped bursts (accounted like failures) off its failed list."""
+    return report.model_copy(update={"failed": [k for k in report.failed if k not in skipped]})
 
 
 def _gps_of(when: datetime) -> float:

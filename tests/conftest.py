@@ -63,12 +63,14 @@ def durable_broker(s3_server: LocalS3Server, tmp_path: Path) -> Iterator[LocalBr
 
 
 def make_test_bus(broker: LocalBroker, message_timeout_ms: int = 30_000) -> KafkaBus:
-    """A bus on ``broker`` with test-friendly timeouts."""
+    """A bus on ``broker`` with test-friendly timeouts (a short fetch wait on an
+    in-memory broker; the default on durable storage, see :class:`KafkaBus`)."""
     return KafkaBus(
         broker.bootstrap_servers,
         client_id="eoport-test",
         session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
         message_timeout_ms=message_timeout_ms,
+        fetch_wait_max_ms=10 if broker.storage.startswith("memory:") else 200,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eoport.errors import EoportError, ExitStatus
-from streams import ProbeServer, StageRuntime, event_check
+from streams import ProbeServer, StageRuntime, event_check, flush_reliably
 
 STAGES = ("ingest", "assemble", "focus", "deliver", "catalogue", "timeline", "api")
 
@@ -101,8 +101,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if getattr(args, "block_lines", None):
             over["block_lines"] = args.block_lines
+        from eoport.pipeline import burst_selector
+
         settings = load(AssemblerSettings).model_copy(update=over)
-        runtime = build_assembler(settings)
+        # early data selection (EOPORT_FOCUS_SELECTION=subscriptions) reads the
+        # subscription store under EOPORT_STATE_DIR, the file the API writes
+        runtime = build_assembler(settings, selector=burst_selector(settings))
     elif stage == "focus":
         from streams.focus import FocusWorkerSettings, build_focus_worker
 
@@ -210,6 +214,7 @@ def _run_ingest(s: Any, args: argparse.Namespace) -> int:
 
 def _ingest_file(s: Any, path: Path) -> int:
     from streams.ingest.files import ingest_file, sniff_format
+    from streams.ingest.manifest import file_manifest, manifest_record
     from streams.ingest.replay import replay_pass
 
     pass_id = s.pass_id or path.stem
@@ -220,16 +225,26 @@ def _ingest_file(s: Any, path: Path) -> int:
         )  # fmt: skip
         print(json.dumps({"stage": "ingest", **result.to_dict()}))
         return 0
+    producer = s.make_bus().producer()
     report = replay_pass(
-        path, s.make_bus().producer(), station=s.station, pass_id=pass_id,
+        path, producer, station=s.station, pass_id=pass_id,
         channel=s.channel, topic=s.topics.raw_chunks,
         chunk_size=s.chunk_size, speedup=s.speedup, max_in_flight=s.max_in_flight,
         max_outage_s=s.max_outage_s, relative_orbit=s.relative_orbit,
     )  # fmt: skip
+    # the station's account of what it sent: every burst is then reported as focused,
+    # incomplete, failed or missing (streams.messages.passes)
+    manifest = file_manifest(
+        path, f"{s.station}/{pass_id}/{s.channel}", chunks=report.chunks,
+        relative_orbit=s.relative_orbit,
+    )  # fmt: skip
+    out = manifest_record(manifest, s.topics.events)
+    producer.send(out.topic, out.key, out.value, out.headers)
+    flush_reliably(producer)
     print(json.dumps({
         "stage": "ingest", "chunks": report.chunks, "bytes": report.n_bytes,
         "resent": report.resent, "chunks_per_s": round(report.chunks_per_s, 2),
-        "mb_per_s": round(report.mb_per_s, 3),
+        "mb_per_s": round(report.mb_per_s, 3), "bursts": len(manifest.entries),
     }))  # fmt: skip
     return 0
 

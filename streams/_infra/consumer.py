@@ -3,14 +3,21 @@
 Part of :mod:`streams.bus` (re-exported there): :meth:`KafkaConsumer.commit` commits a
 record's offset synchronously; call it only once the effect of that record (and of every
 earlier record of the partition) is durable.
+
+A consumer whose owner keeps its own offsets (state and offsets written in one
+transaction, e.g. the timeline's SQLite file) starts newly assigned partitions from
+those offsets instead of the group's committed ones: :meth:`KafkaConsumer.start_from`
+(a :data:`PositionsProvider`, consulted when the group hands partitions to the member).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from confluent_kafka import OFFSET_BEGINNING as _OFFSET_BEGINNING
 from confluent_kafka import Consumer as _RdConsumer
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
@@ -18,6 +25,14 @@ from streams._infra.errors import RetryableError
 from streams._infra.records import Record
 
 log = logging.getLogger(__name__)
+
+OFFSET_BEGINNING: int = _OFFSET_BEGINNING
+"""Logical start position: the first record still in the partition (librdkafka ``-2``)."""
+
+PositionsProvider = Callable[[list[tuple[str, int]]], Mapping[tuple[str, int], int]]
+"""Start positions of newly assigned partitions: ``(topic, partition) -> next offset to
+read`` (or :data:`OFFSET_BEGINNING`); partitions left out start from the group's committed
+offset (else ``auto.offset.reset``)."""
 
 
 def to_record(msg: Any) -> Record:
@@ -61,16 +76,59 @@ class KafkaConsumer:
     ) -> None:
         self.group_id = str(config["group.id"])
         self._consumer = _RdConsumer(dict(config))
+        self._positions: PositionsProvider | None = None
+        self._unplaced: list[TopicPartition] = []
+        self._place_after = 0.0
+        strategy = str(config.get("partition.assignment.strategy", ""))
+        self._cooperative = "cooperative" in strategy
 
-        def assigned(_c: Any, parts: list[Any]) -> None:
+        def assigned(c: Any, parts: list[Any]) -> None:
             if on_assign is not None:
                 on_assign([(p.topic, p.partition) for p in parts])
+            if self._positions is not None:
+                new = [TopicPartition(p.topic, p.partition) for p in parts]
+                # eager: the whole assignment; incremental: partitions added to it
+                self._unplaced = self._unplaced + new if self._cooperative else new
+                self._place(in_rebalance=True)
 
         def revoked(_c: Any, parts: list[Any]) -> None:
+            gone = {(p.topic, p.partition) for p in parts}
+            self._unplaced = [p for p in self._unplaced if (p.topic, p.partition) not in gone]
             if on_revoke is not None:
                 on_revoke([(p.topic, p.partition) for p in parts])
 
         self._consumer.subscribe(list(topics), on_assign=assigned, on_revoke=revoked)
+
+    def start_from(self, positions: PositionsProvider | None) -> None:
+        """Start every partition assigned from now on at ``positions(parts)`` instead of
+        the group's committed offset (``None``: committed offsets again).
+
+        Set it before the first :meth:`poll` (assignments happen inside :meth:`poll`).
+        When ``positions`` raises, the error is logged and the partitions are not read
+        (rather than read from a wrong position) until a later :meth:`poll` (at most once
+        a second) gets their positions.
+        """
+        self._positions = positions
+
+    def _place(self, *, in_rebalance: bool) -> None:
+        """Assign the partitions waiting for their start positions (:meth:`start_from`)."""
+        client = self._consumer
+        assign = client.incremental_assign if self._cooperative else client.assign
+        assert self._positions is not None
+        parts = self._unplaced
+        try:
+            starts = self._positions([(p.topic, p.partition) for p in parts])
+        except Exception as exc:
+            log.error("consumer %s: start positions of %d partitions failed (%s); retrying",
+                      self.group_id, len(parts), exc)  # fmt: skip
+            self._place_after = time.monotonic() + 1.0
+            if in_rebalance:  # else the client assigns them from the committed offsets
+                assign([])
+            return
+        for p in parts:
+            p.offset = starts.get((p.topic, p.partition), p.offset)
+        self._unplaced = []
+        assign(parts)
 
     def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Record]:
         """Return up to ``max_records`` records, waiting at most ``timeout_s`` seconds.
@@ -78,6 +136,8 @@ class KafkaConsumer:
         Transport errors are logged (librdkafka reconnects by itself); fatal consumer
         errors raise :class:`streams.errors.RetryableError` (re-create the consumer).
         """
+        if self._unplaced and time.monotonic() >= self._place_after:
+            self._place(in_rebalance=False)
         records: list[Record] = []
         for msg in self._consumer.consume(max_records, timeout_s):
             err = msg.error()
@@ -115,6 +175,21 @@ class KafkaConsumer:
                     f"commit for group {self.group_id} {part.topic}[{part.partition}] "
                     f"failed: {part.error}"
                 )
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        """Next offset this member will receive per assigned partition (``-1`` before the
+        first record of a partition); local, no broker request
+        (:func:`streams._infra.watchdog.consumer_positions`)."""
+        from streams._infra.watchdog import consumer_positions
+
+        return consumer_positions(self._consumer)
+
+    def backlog(self) -> int | None:
+        """Records waiting beyond :meth:`positions`, from the high watermarks of the last
+        fetch answers (``None``: unknown; :func:`streams._infra.watchdog.consumer_backlog`)."""
+        from streams._infra.watchdog import consumer_backlog
+
+        return consumer_backlog(self._consumer)
 
     def assignment(self) -> list[tuple[str, int]]:
         """Partitions currently assigned to this member."""

@@ -119,6 +119,13 @@ def _probe_ends(
             elif err.code() == KafkaError._PARTITION_EOF:
                 result[p] = (low, max(result[p][1], msg.offset()))
                 pending.discard(p)
+        # a fetch answer carries the exact high watermark even when it returns no record
+        # (Tansu on S3 answers empty when its listing outlasts the fetch wait)
+        for p in list(pending):
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), cached=True)
+            if high is not None and high >= 0 and high > result[p][0]:
+                result[p] = (result[p][0], max(result[p][1], int(high)))
+                pending.discard(p)
     return result
 
 
@@ -137,8 +144,10 @@ def committed_offsets(
         raise BrokerUnavailableError(f"OffsetFetch for {group} failed: {exc}") from exc
     finally:
         consumer.close()
-    return {tp.partition: (tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else None)
-            for tp in parts}
+    return {
+        tp.partition: (tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else None)
+        for tp in parts
+    }
 
 
 def group_lag(bus: Any, group: str, topic: str, timeout_s: float = 10.0) -> GroupLag:

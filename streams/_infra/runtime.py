@@ -24,10 +24,20 @@ Nothing acknowledged is lost: an offset is committed only after the effects of i
 record are durable. A crash anywhere re-delivers uncommitted records, and every effect is
 keyed by a deterministic id, so doing a record twice rewrites the same result.
 
-A **progress watchdog** guards against consumers that stop fetching without an error
-(seen on Tansu): while the group's lag is positive and nothing has been consumed for
-``stall_after_s``, the consumer is closed and recreated (it resumes from the committed
-offsets), counted in ``eoport_stage_stalls_total`` and reported on ``events``.
+A stage that keeps its **own offsets** (its state and the offsets of the records in it
+written in one transaction, exactly once) also implements :class:`PositionedStage`: the
+consumer then starts every partition the group assigns at ``stage.positions(parts)``
+instead of the group's committed offset, and the stage's :meth:`Stage.checkpoint` returns
+the offsets its state holds, so Kafka's committed offsets follow that state.
+
+A **progress watchdog** (:class:`streams._infra.watchdog.ProgressWatchdog`) guards
+against consumers that stop fetching without an error (Tansu 0.6 on S3 storage answers
+fetches empty for ever once listing a partition outlasts ``fetch.wait.max.ms``): when
+records have waited beyond the consumer's positions for ``stall_after_s`` while the
+positions did not move (read locally, from the watermarks of the fetch answers: no broker
+request), the consumer is closed and recreated with a longer fetch wait (it resumes from
+the committed offsets), counted in ``eoport_stage_stalls_total`` and reported on
+``events``.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client import Counter, Gauge
 
@@ -46,18 +56,17 @@ from streams._infra.deadletters import dead_letter
 from streams._infra.errors import DeliveryError, PermanentError, RetryableError
 from streams._infra.records import OutgoingRecord, Record
 from streams._infra.retry import STAGE_RETRY, RetryPolicy, StopRequestedError, retry_until_done
+from streams._infra.watchdog import ProgressWatchdog, escalate_fetch_wait
 
 log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
 
 CONSUMER_CONFIG: Mapping[str, Any] = {
-    "fetch.wait.max.ms": 10,
     "max.poll.interval.ms": 600_000,
 }
-"""librdkafka settings of every stage consumer (one place). ``fetch.wait.max.ms``: Tansu
-holds a fetch this long even when records are waiting; librdkafka's 500 ms default would
-add ~0.25 s per stage."""
+"""librdkafka settings of every stage consumer besides the bus's own (the bus sets
+``fetch.wait.max.ms``, :class:`streams._infra.bus.KafkaBus`)."""
 
 STAGE_RECORDS = Counter(
     "eoport_stage_records", "Records handled by a stage, by outcome", ["stage", "outcome"]
@@ -126,6 +135,22 @@ class Stage(Protocol):
         """Release what the stage holds (threads, clients) when the runtime stops."""
 
 
+@runtime_checkable
+class PositionedStage(Protocol):
+    """A :class:`Stage` that keeps its own offsets (optional; :class:`StageRuntime` checks
+    for the method): partitions assigned to the runtime's consumer start at
+    :meth:`positions` instead of the group's committed offsets."""
+
+    def positions(self, parts: Sequence[TopicPartition]) -> Mapping[TopicPartition, int]:
+        """Next offset to read per partition of ``parts`` (just assigned, after
+        :meth:`Stage.assigned`), or :data:`streams._infra.consumer.OFFSET_BEGINNING`;
+        partitions left out start from the group's committed offset.
+
+        Called inside the consumer's poll; if it raises, the partitions are not read
+        until a later poll (at most once a second) gets their positions.
+        """
+
+
 class StageBase:
     """Defaults for :class:`Stage`: no partition state, nothing deferred, commit every
     handled record, nothing extra on failure."""
@@ -157,7 +182,7 @@ StallEvents = Callable[[str, str, int, float], Sequence[OutgoingRecord]]
 """Records reporting that a stage's consumer was recreated: ``(stage, group, lag, idle_s)``."""
 
 LagProbe = Callable[[], int | None]
-"""Returns the group's current lag in records (``None`` when it cannot be measured)."""
+"""Records waiting beyond the consumer's positions (``None`` when unknown)."""
 
 
 @dataclass
@@ -195,10 +220,10 @@ class RuntimeConfig:
     consumer_config
         librdkafka settings merged over :data:`CONSUMER_CONFIG`.
     stall_after_s
-        Watchdog: recreate the consumer when the lag is positive and nothing was consumed
-        for this long, s (``None``: no watchdog).
+        Watchdog: recreate the consumer when records have waited this long beyond its
+        positions while they did not move, s (``None``: no watchdog).
     lag_probe_interval_s
-        Watchdog: shortest time between two lag probes, s.
+        Watchdog: shortest time between two backlog probes, s.
     stall_events
         Watchdog: the records that report a recreated consumer, from ``(stage, group,
         lag, idle_s)`` (:func:`streams.messages.events.stall_events`; ``None``: none).
@@ -229,8 +254,9 @@ class StageRuntime:
     config
         Group, topics, retry policy, batching and watchdog settings.
     lag_probe
-        Measures the group's lag for the watchdog; ``None`` measures it with
-        :func:`streams._infra.lag.group_lag` on every input topic.
+        Records waiting beyond the consumer's positions, for the watchdog; ``None`` reads
+        them from the high watermarks of the consumer's fetch answers (no broker request,
+        :meth:`streams._infra.consumer.KafkaConsumer.backlog`).
     """
 
     def __init__(
@@ -245,12 +271,18 @@ class StageRuntime:
         self.bus = bus
         self.config = config
         self.stats = RuntimeStats()
-        self._lag_probe = lag_probe or self._probe_lag
+        self._lag_probe = lag_probe
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._handled: dict[TopicPartition, int] = {}
-        self._last_progress = time.monotonic()
-        self._last_probe = -float("inf")
+        self._fetch_wait_ms = bus.fetch_wait_max_ms
+        self._watchdog = (
+            None
+            if config.stall_after_s is None
+            else ProgressWatchdog(
+                config.stall_after_s, probe_interval_s=config.lag_probe_interval_s
+            )
+        )
         self.ready = threading.Event()
         """Set once the consumer is subscribed (readiness probes)."""
 
@@ -258,31 +290,23 @@ class StageRuntime:
 
     def _new_consumer(self) -> KafkaConsumer:
         config = dict(CONSUMER_CONFIG) | dict(self.config.consumer_config)
-        return self.bus.consumer(
+        if self._fetch_wait_ms != self.bus.fetch_wait_max_ms:
+            config["fetch.wait.max.ms"] = self._fetch_wait_ms
+        consumer = self.bus.consumer(
             self.config.group_id,
             list(self.config.topics),
             on_assign=lambda parts: self.stage.assigned(parts),
             on_revoke=self._revoked,
             config=config,
         )
+        if isinstance(self.stage, PositionedStage):
+            consumer.start_from(self.stage.positions)
+        return consumer
 
     def _revoked(self, parts: list[TopicPartition]) -> None:
         for tp in parts:
             self._handled.pop(tp, None)
         self.stage.revoked(parts)
-
-    def _probe_lag(self) -> int | None:
-        from streams._infra.errors import StreamError
-        from streams._infra.lag import group_lag
-
-        total = 0
-        try:
-            for topic in self.config.topics:
-                total += group_lag(self.bus, self.config.group_id, topic, 5.0).total
-        except StreamError as exc:
-            log.warning("%s: lag probe failed: %s", self.stage.name, exc)
-            return None
-        return total
 
     # ------------------------------------------------------------------ steps
 
@@ -356,34 +380,25 @@ class StageRuntime:
 
     def _watch(self, consumed: bool) -> None:
         """Recreate the consumer when it has stopped fetching while records wait."""
-        now = time.monotonic()
         if consumed:
-            self._last_progress = now
             STAGE_LAST_PROGRESS.labels(self.stage.name).set(time.time())
+        if self._watchdog is None or self._consumer is None:
             return
-        limit = self.config.stall_after_s
-        if limit is None or now - self._last_progress < limit:
+        consumer = self._consumer
+        stall = self._watchdog.observe(consumer.positions(), self._lag_probe or consumer.backlog)
+        if stall is None:
             return
-        if now - self._last_probe < self.config.lag_probe_interval_s:
-            return
-        self._last_probe = now
-        lag = self._lag_probe()
-        if lag is None:
-            return
-        if lag == 0:
-            self._last_progress = now
-            STAGE_LAST_PROGRESS.labels(self.stage.name).set(time.time())
-            return
-        idle_s = now - self._last_progress
+        self._fetch_wait_ms = escalate_fetch_wait(self._fetch_wait_ms)
         log.error(
-            "%s: no record consumed for %.0f s while the group lags %d records: "
-            "recreating the consumer", self.stage.name, idle_s, lag,
+            "%s: %d records waited %.0f s while the consumer did not move: recreating it "
+            "with fetch.wait.max.ms=%d", self.stage.name, stall.backlog, stall.waiting_s,
+            self._fetch_wait_ms,
         )  # fmt: skip
         self.stats.stalls += 1
         STAGE_STALLS.labels(self.stage.name).inc()
         self._restart_consumer()
-        self._last_progress = now
-        self._stall_event(lag, idle_s)
+        self._watchdog.reset()
+        self._stall_event(stall.backlog, stall.idle_s)
 
     def _restart_consumer(self) -> None:
         if self._consumer is not None:

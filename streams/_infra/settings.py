@@ -66,6 +66,12 @@ class CommonSettings(BaseSettings):
     )
     client_id: str = "eoport"
     session_timeout_ms: int = Field(default=45_000, ge=1_000, le=300_000)
+    fetch_wait_max_ms: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="longest wait of a fetch that finds no data, ms (see streams KafkaBus)",
+    )
     message_timeout_ms: int = Field(
         default=120_000, ge=1_000, description="How long the producer retries one record, ms"
     )
@@ -118,6 +124,7 @@ class CommonSettings(BaseSettings):
             client_id=self.client_id,
             session_timeout_ms=self.session_timeout_ms,
             message_timeout_ms=self.message_timeout_ms,
+            fetch_wait_max_ms=self.fetch_wait_max_ms,
         )
 
     def make_object_store(self) -> ObjectStore:

@@ -8,6 +8,8 @@ of milliseconds plus one ascending-node search per data-take.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sar.errors import GeometryError, Level0Error
@@ -21,15 +23,18 @@ from sar.l0.fields import HeaderArray
 from sar.l0.framing import scan_packets
 from sar.l0.headers import decode_headers
 from sar.l0.radar import packet_time
+from streams._infra.records import OutgoingRecord
+from streams.messages.events import EventRecord
 from streams.messages.passes import ManifestEntry, PassManifest
 
 ORBIT_MARGIN_S = 2.0
 """Orbit coverage asked for around a burst's first line before finding the ANX, s."""
 
 
-def read_headers(data: bytes) -> HeaderArray:
-    """Headers of every packet of a Level-0 byte stream (corrupt regions skipped)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
+def read_headers(data: bytes | np.ndarray) -> HeaderArray:
+    """Headers of every packet of a Level-0 byte stream (bytes or a uint8 array, e.g. a
+    memory-mapped file; corrupt regions skipped)."""
+    buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     offsets = scan_packets(buf, False)[0]
     return decode_headers(buf, offsets, validate=False)
 
@@ -88,9 +93,13 @@ def _stripmap_entries(echo: HeaderArray, times: np.ndarray) -> list[ManifestEntr
 
 
 def pass_manifest(
-    data: bytes, channel_key: str, *, chunks: int, relative_orbit: int | None = None
+    data: bytes | np.ndarray,
+    channel_key: str,
+    *,
+    chunks: int,
+    relative_orbit: int | None = None,
 ) -> PassManifest:
-    """The manifest of one channel's pass, from its bytes.
+    """The manifest of one channel's pass, from its bytes (or a uint8 array of them).
 
     Raises
     ------
@@ -105,3 +114,22 @@ def pass_manifest(
     except GeometryError as exc:
         raise GeometryError(f"{channel_key}: cannot name the bursts: {exc}") from exc
     return PassManifest(channel_key=channel_key, chunks=chunks, n_bytes=len(data), entries=entries)
+
+
+def file_manifest(
+    path: str | Path, channel_key: str, *, chunks: int, relative_orbit: int | None = None
+) -> PassManifest:
+    """:func:`pass_manifest` of a Level-0 file, memory-mapped (headers only are read)."""
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    try:
+        return pass_manifest(data, channel_key, chunks=chunks, relative_orbit=relative_orbit)
+    finally:
+        del data
+
+
+def manifest_record(manifest: PassManifest, topic: str) -> OutgoingRecord:
+    """The ``pass-manifest`` event of ``manifest`` on ``topic`` (keyed by the channel)."""
+    event = EventRecord(
+        kind="pass-manifest", source=manifest.channel_key, detail=manifest.model_dump()
+    )
+    return event.record(topic, event.source)

@@ -1,16 +1,17 @@
 """The latency timeline: every burst from sensing to delivery.
 
-The timeline service (:func:`run_timeline`, ``eoport run timeline``) consumes ``events``,
-``focus-jobs``, ``l1-products`` and ``deliveries`` and keeps, per burst, the stage stamps
-of :data:`~streams.timeline.model.STAGES`, the delivery outcome per subscription, and the
-gaps, incomplete bursts and errors with their reasons, in a SQLite file
-(:class:`TimelineStore`; idempotent, order-independent updates; offsets stored in the same
-transaction). :class:`TimelineView` answers the dashboard's questions from that file in
-any process; ``eoport_burst_latency_seconds{stage}`` (:mod:`streams.timeline.metrics`) is
-observed here, once per burst and segment.
+The ``timeline`` stage (:class:`~streams.timeline.stage.TimelineStage` on the one stage
+runtime: :func:`build_timeline`, :func:`run_timeline`, ``eoport run timeline``) consumes
+``events``, ``focus-jobs``, ``l1-products`` and ``deliveries`` and keeps, per burst, the
+stage stamps of :data:`~streams.timeline.model.STAGES`, the delivery outcome per
+subscription, and the gaps, incomplete bursts and errors with their reasons, in a SQLite
+file (:class:`TimelineStore`; idempotent, order-independent updates; offsets stored in the
+same transaction, and the consumer started from them). :class:`TimelineView` answers the
+dashboard's questions from that file in any process; ``eoport_burst_latency_seconds{stage}``
+(:mod:`streams.timeline.metrics`) is observed here, once per burst and segment.
 
 faust-streaming (0.15.3, aiokafka 0.14) was evaluated first against Tansu 0.6
-(``tests/streams/timeline/faust_probe.py``, a table of per-key stage sets plus a counter
+(``tests/streams/timeline/test_faust_probe.py``, a table of per-key stage sets plus a counter
 table, the worker killed with SIGKILL mid-stream and restarted):
 
 - default settings: after a restart the tables **lost** changelog records in 2 of 3
@@ -28,18 +29,31 @@ table, the worker killed with SIGKILL mid-stream and restarted):
   API process cannot read them without a second query channel, and faust's worker wants
   the main thread (signal handlers), not a thread of ``eoport demo``.
 
-Hence this implementation: a confluent-kafka consumer with manual assignment and a
-durable SQLite state behind :class:`TimelineView`.
+Hence this implementation: a stage whose durable SQLite state holds its offsets, run by
+the same runtime as every other stage, read by :class:`TimelineView`.
 """
 
+from __future__ import annotations
+
+from streams._infra.runtime import StageRuntime
+from streams.timeline.config import TimelineConfig
 from streams.timeline.model import SEGMENTS, STAGES, Segment
-from streams.timeline.service import TimelineConfig, TimelineService, TimelineStats, run_timeline
+from streams.timeline.service import run_timeline, timeline_runtime
 from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
+from streams.timeline.stage import TimelineStage, TimelineStats
 from streams.timeline.store import TimelineStore
 from streams.timeline.view import TimelineView
 
 __all__ = [
-    "SEGMENTS", "STAGES", "Segment", "TimelineConfig", "TimelineService", "TimelineSettings",
-    "TimelineStats", "TimelineStore", "TimelineView", "open_view", "run_timeline",
-    "run_timeline_stage",
+    "SEGMENTS", "STAGES", "Segment", "TimelineConfig", "TimelineSettings", "TimelineStage",
+    "TimelineStats", "TimelineStore", "TimelineView", "build_timeline", "open_view",
+    "run_timeline", "run_timeline_stage",
 ]  # fmt: skip
+
+
+def build_timeline(settings: TimelineSettings, *, create_topics: bool = True) -> StageRuntime:
+    """The ``timeline`` stage configured by ``settings``, ready to
+    :meth:`~StageRuntime.run` (``create_topics``: create the topics it reads and writes
+    that do not exist yet)."""
+    config = settings.config()
+    return timeline_runtime(settings.make_bus(), config, create_topics=create_topics)

@@ -1,15 +1,20 @@
-"""What the timeline reads of the records of its topics: event identity and reasons, and
-the delivery outcome (a view of the deliver wing's attempt record)."""
+"""What the timeline reads of the records of its topics: their decoding (:func:`decode`),
+event identity and reasons, and the delivery outcome (a view of the deliver wing's attempt
+record)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from streams._infra.errors import SchemaError
+from streams._infra.records import Record
 from streams.messages.events import EventRecord
+from streams.messages.jobs import JobRecord
+from streams.messages.products import ProductRecord
 
 
 def event_id(event: EventRecord) -> str:
@@ -77,3 +82,45 @@ def parse_delivery(value: bytes) -> DeliveryOutcome:
         return DeliveryOutcome.model_validate_json(value)
     except ValueError as exc:
         raise SchemaError(f"invalid delivery attempt: {str(exc).splitlines()[0]}") from exc
+
+
+Message = JobRecord | ProductRecord | EventRecord | DeliveryOutcome
+"""A decoded value of one of the timeline's topics."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A consumed record and what it says.
+
+    Attributes
+    ----------
+    record
+        The record.
+    value
+        Its decoded value (``None``: invalid, or a topic without a role).
+    error
+        Why it is not a valid value of its topic (``None``: valid).
+    """
+
+    record: Record
+    value: Message | None
+    error: SchemaError | None = None
+
+
+def decode(record: Record, role: str | None) -> Decoded:
+    """Decode ``record`` as a value of ``role`` (``jobs``, ``products``, ``events``,
+    ``deliveries``; ``None``: nothing to decode); an invalid value gives a
+    :class:`Decoded` carrying the :class:`SchemaError`."""
+    value: Message | None = None
+    try:
+        if role == "jobs":
+            value = JobRecord.from_bytes(record.value)
+        elif role == "products":
+            value = ProductRecord.from_bytes(record.value)
+        elif role == "events":
+            value = EventRecord.from_bytes(record.value)
+        elif role == "deliveries":
+            value = parse_delivery(record.value)
+    except SchemaError as exc:
+        return Decoded(record, None, exc)
+    return Decoded(record, value)

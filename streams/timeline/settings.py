@@ -1,5 +1,6 @@
-"""Settings of the timeline service (``eoport run timeline``) and the doors the
-application uses: :func:`run_timeline_stage` and :func:`open_view`."""
+"""Settings of the timeline stage (``eoport run timeline``) and the doors the
+application uses: :func:`run_timeline_stage` and :func:`open_view` (and
+:func:`streams.timeline.build_timeline`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 from pydantic import Field
 
 from streams._infra.settings import CommonSettings
-from streams.timeline.service import TimelineConfig, TimelineService, TimelineStats, run_timeline
+from streams.timeline.config import TimelineConfig
+from streams.timeline.service import run_timeline
+from streams.timeline.stage import TimelineStage, TimelineStats
 from streams.timeline.view import DecisionsProvider, TimelineView, WorkersProvider
 
 TIMELINE_FILE = "timeline.sqlite"
@@ -18,10 +21,11 @@ TIMELINE_FILE = "timeline.sqlite"
 
 
 class TimelineSettings(CommonSettings):
-    """The timeline service (``eoport run timeline``; ``EOPORT_*`` variables).
+    """The timeline stage (``eoport run timeline``; ``EOPORT_*`` variables).
 
     The watched consumer groups default to the stages' default group ids; rename them
-    here when the stages run under other groups.
+    here when the stages run under other groups. ``group_id`` is the timeline's own
+    group: it runs as the only member (a second timeline needs another group id).
     """
 
     client_id: str = "eoport-timeline"
@@ -38,6 +42,9 @@ class TimelineSettings(CommonSettings):
     budgets_s: dict[str, float] = Field(
         default_factory=dict, description="segment -> latency budget, s (overrides defaults)"
     )
+    stall_after_s: float = Field(
+        default=30.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"
+    )
 
     @property
     def db_path(self) -> Path:
@@ -45,7 +52,7 @@ class TimelineSettings(CommonSettings):
         return self.timeline_file or self.state_dir / TIMELINE_FILE
 
     def config(self) -> TimelineConfig:
-        """The service configuration these settings describe."""
+        """The stage configuration these settings describe."""
         t = self.topics
         return TimelineConfig(
             db_path=self.db_path,
@@ -54,6 +61,7 @@ class TimelineSettings(CommonSettings):
             products_topic=t.l1_products,
             events_topic=t.events,
             deliveries_topic=t.deliveries,
+            dead_letters_topic=t.dead_letters,
             watched=(
                 (self.assembler_group, t.raw_chunks),
                 (self.focus_group, t.focus_jobs),
@@ -62,6 +70,7 @@ class TimelineSettings(CommonSettings):
             sample_interval_s=self.sample_interval_s,
             keep_samples_s=self.keep_samples_s,
             keep_s=self.keep_days * 86_400.0,
+            stall_after_s=self.stall_after_s,
         )
 
 
@@ -69,9 +78,10 @@ def run_timeline_stage(
     settings: TimelineSettings,
     stop: threading.Event,
     *,
-    on_ready: Callable[[TimelineService], None] | None = None,
+    on_ready: Callable[[TimelineStage], None] | None = None,
 ) -> TimelineStats:
-    """Run the timeline service configured by ``settings`` until ``stop`` is set."""
+    """Run the timeline stage configured by ``settings`` until ``stop`` is set (what
+    :func:`streams.timeline.build_timeline` builds, run in the calling thread)."""
     return run_timeline(settings.make_bus(), settings.config(), stop, on_ready=on_ready)
 
 

@@ -14,8 +14,10 @@ restarts equals the state of an uninterrupted run:
 
 The consumed offsets are written **in the same transaction** as the effects of their
 records (:meth:`TimelineStore.apply`), so a killed service resumes exactly after the last
-batch it stored: nothing is read twice, nothing skipped. (The offset stored is the last
-one read, not the largest ever: a topic recreated empty is followed from its start.)
+batch it stored: nothing is applied twice, nothing skipped. Records that are not valid
+values of their topic (:func:`~streams.timeline.records.decode`) are counted as rejected,
+their offsets stored too. (The offset stored is the last one read, not the largest ever:
+a topic recreated empty is followed from its start.)
 Segment observations for ``eoport_burst_latency_seconds`` are recorded in the same
 transaction too (table ``observed``), so a burst is observed once across restarts.
 """
@@ -33,7 +35,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from streams._infra.errors import SchemaError
 from streams._infra.records import Record
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
@@ -46,11 +47,12 @@ from streams.timeline.model import (
     replay_offset_s,
 )
 from streams.timeline.records import (
+    Decoded,
     DeliveryOutcome,
+    decode,
     event_burst,
     event_id,
     event_reason,
-    parse_delivery,
 )
 
 log = logging.getLogger(__name__)
@@ -220,13 +222,14 @@ class TimelineStore:
 
     # ------------------------------------------------------------------ writes
 
-    def apply(self, records: Sequence[Record], roles: Mapping[str, str]) -> ApplyResult:
+    def apply(self, records: Sequence[Record | Decoded], roles: Mapping[str, str]) -> ApplyResult:
         """Store the effects of ``records`` and their offsets in one transaction.
 
         Parameters
         ----------
         records
-            Consumed records, in partition order.
+            Consumed records, or records already decoded
+            (:func:`~streams.timeline.records.decode`), in partition order.
         roles
             Topic name -> role (:data:`ROLES`); records of other topics are ignored.
         """
@@ -235,23 +238,23 @@ class TimelineStore:
             return result
         with self.transaction() as con:
             seq = int(con.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]) + 1
-            for record in records:
-                role = roles.get(record.topic)
-                try:
-                    if role == "jobs":
-                        self._job(con, JobRecord.from_bytes(record.value), record, seq, result)
-                    elif role == "products":
-                        self._product(con, ProductRecord.from_bytes(record.value), seq, result)
-                    elif role == "events":
-                        self._event(con, EventRecord.from_bytes(record.value), seq, result)
-                    elif role == "deliveries":
-                        self._delivery(con, parse_delivery(record.value), result)
-                except SchemaError as exc:
+            for item in records:
+                d = item if isinstance(item, Decoded) else decode(item, roles.get(item.topic))
+                record, value = d.record, d.value
+                if d.error is not None:
                     result.rejected += 1
                     log.warning(
                         "timeline: skipping %s[%d]@%d: %s",
-                        record.topic, record.partition, record.offset, exc,
+                        record.topic, record.partition, record.offset, d.error,
                     )  # fmt: skip
+                elif isinstance(value, JobRecord):
+                    self._job(con, value, record, seq, result)
+                elif isinstance(value, ProductRecord):
+                    self._product(con, value, seq, result)
+                elif isinstance(value, EventRecord):
+                    self._event(con, value, seq, result)
+                elif isinstance(value, DeliveryOutcome):
+                    self._delivery(con, value, result)
                 con.execute(
                     "INSERT INTO offsets (topic, partition, next) VALUES (?, ?, ?) "
                     "ON CONFLICT (topic, partition) DO UPDATE SET next = excluded.next",

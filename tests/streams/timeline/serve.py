@@ -3,29 +3,39 @@ port (a real uvicorn server in a thread), for the dashboard tests."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from eoport.api.deps import ApiState
 from eoport.api.main import create_app
-from eoport.api.routes import dashboard
 from streams import find_free_port
+from streams._infra.settings import CommonSettings
 from streams.timeline.view import TimelineView
 
 
 @contextmanager
 def serve_dashboard(view: TimelineView | None, state: ApiState) -> Iterator[str]:
     """Yield the base URL of a running API serving ``view`` at ``/dashboard`` (``None``:
-    an API without a timeline)."""
-    app = create_app(state=state)
-    if view is not None:
-        dashboard.install(app, view)
-    else:
-        app.include_router(dashboard.router)
+    an API without a timeline). The timeline's gauges are not exported by the API (tests
+    register their own collector); the API's other stores live in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="eoport-api-") as tmp:
+        settings = CommonSettings(state_dir=Path(tmp))
+        app = create_app(settings, state=state, timeline=view, timeline_metrics=False)
+        if view is None:
+            app.state.timeline = None  # create_app opened the (empty) one of ``settings``
+        with _serve(app) as url:
+            yield url
+
+
+@contextmanager
+def _serve(app: FastAPI) -> Iterator[str]:
     port = find_free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False,

@@ -1,4 +1,4 @@
-"""The timeline service against a real Tansu broker: figures of a synthetic pass, and a
+"""The timeline stage against a real Tansu broker: figures of a synthetic pass, and a
 timeline process killed (SIGKILL) mid-pass and restarted ends with the same figures as an
 uninterrupted one."""
 
@@ -11,15 +11,27 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from confluent_kafka import TopicPartition
 
 from streams._infra.broker import LocalBroker
-from streams._infra.topics import DEFAULT_TOPICS, ensure_topics
+from streams._infra.bus import KafkaBus
+from streams._infra.lag import committed_offsets, end_offsets
+from streams._infra.records import Record
+from streams._infra.topics import (
+    DEAD_LETTERS,
+    DEFAULT_TOPICS,
+    DELIVERIES,
+    FOCUS_JOBS,
+    ensure_topics,
+)
+from streams.timeline.config import TimelineConfig
 from streams.timeline.metrics import BURST_LATENCY
-from streams.timeline.service import TimelineConfig, TimelineService, run_timeline
+from streams.timeline.service import run_timeline
+from streams.timeline.stage import TimelineStage, TimelineStats
 from streams.timeline.store import TimelineStore
 from streams.timeline.view import TimelineView
 from tests.conftest import make_test_bus
@@ -48,13 +60,17 @@ def wait_for(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
 @pytest.fixture
 def service_thread(
     tansu_broker_fn: LocalBroker, tmp_path: Path
-) -> Iterator[Callable[[Path], TimelineService]]:
+) -> Iterator[Callable[[Path], TimelineStage]]:
     stop = threading.Event()
     threads: list[threading.Thread] = []
 
-    def start(db: Path) -> TimelineService:
-        ready: list[TimelineService] = []
-        config = TimelineConfig(db_path=db, sample_interval_s=0.5, poll_timeout_s=0.1)
+    def start(db: Path) -> TimelineStage:
+        ready: list[TimelineStage] = []
+        # a group of its own: the timeline is the only member of its group, and the restart
+        # test runs a second timeline (another file) under the default group
+        config = TimelineConfig(
+            db_path=db, group_id=f"timeline-{db.stem}", sample_interval_s=0.5, poll_timeout_s=0.1
+        )
         thread = threading.Thread(
             target=run_timeline,
             args=(make_test_bus(tansu_broker_fn), config, stop),
@@ -73,7 +89,7 @@ def service_thread(
 
 
 def test_service_builds_the_timeline_of_a_pass(
-    tansu_broker_fn: LocalBroker, tmp_path: Path, service_thread: Callable[[Path], TimelineService]
+    tansu_broker_fn: LocalBroker, tmp_path: Path, service_thread: Callable[[Path], TimelineStage]
 ) -> None:
     bus = make_test_bus(tansu_broker_fn)
     ensure_topics(bus, DEFAULT_TOPICS)
@@ -107,7 +123,7 @@ def test_service_builds_the_timeline_of_a_pass(
 
 @pytest.mark.timeout(240)
 def test_restart_mid_pass_gives_the_figures_of_an_uninterrupted_run(
-    tansu_broker_fn: LocalBroker, tmp_path: Path, service_thread: Callable[[Path], TimelineService]
+    tansu_broker_fn: LocalBroker, tmp_path: Path, service_thread: Callable[[Path], TimelineStage]
 ) -> None:
     bus = make_test_bus(tansu_broker_fn)
     ensure_topics(bus, DEFAULT_TOPICS)
@@ -158,3 +174,120 @@ def test_restart_mid_pass_gives_the_figures_of_an_uninterrupted_run(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_invalid_records_are_dead_lettered_and_stepped_over(
+    tansu_broker_fn: LocalBroker, tmp_path: Path, service_thread: Callable[[Path], TimelineStage]
+) -> None:
+    bus = make_test_bus(tansu_broker_fn)
+    ensure_topics(bus, DEFAULT_TOPICS)
+    stage = service_thread(tmp_path / "t.sqlite")
+    producer = bus.producer()
+    producer.send(FOCUS_JOBS, "bad-1", b"not a job")
+    producer.send(DELIVERIES, "bad-2", b'{"status": "delivered"}')
+    producer.flush(10)
+    synth = SynthPass(t0=datetime.now(UTC))
+    total = synth.publish(producer) + 2
+    wait_for(lambda: stored(tmp_path / "t.sqlite") >= total, 60, "all records stored")
+    assert stored(tmp_path / "t.sqlite") == total
+    assert (stage.stats.records, stage.stats.rejected) == (total, 2)
+    (p,) = TimelineView(tmp_path / "t.sqlite").passes()
+    assert p.bursts == 12 and p.outcomes["product"] == 10
+    consumer = bus.consumer("dlq-reader", [DEAD_LETTERS])
+    letters: list[Record] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(letters) < 2 and time.monotonic() < deadline:
+            letters += consumer.poll(0.2)
+    finally:
+        consumer.close()
+    assert sorted(r.key or "" for r in letters) == ["bad-1", "bad-2"]
+    assert {r.headers["x-stage"] for r in letters} == {b"timeline"}
+    assert {r.headers["x-error-class"] for r in letters} == {b"SchemaError"}
+
+
+def test_topics_created_after_the_start_are_read_and_commits_follow_the_store(
+    tansu_broker_fn: LocalBroker, tmp_path: Path
+) -> None:
+    bus = make_test_bus(tansu_broker_fn)
+    db = tmp_path / "t.sqlite"
+    config = TimelineConfig(
+        db_path=db, sample_interval_s=0, poll_timeout_s=0.1, discovery_interval_s=1.0
+    )
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_timeline, args=(bus, config, stop), kwargs={"create_topics": False}
+    )
+    thread.start()
+    try:
+        time.sleep(3.0)  # subscribed to topics that do not exist (Tansu: no auto-creation)
+        assert stored(db) == 0 and not set(config.roles) & bus.topics()
+        ensure_topics(bus, DEFAULT_TOPICS)
+        synth = SynthPass(t0=datetime.now(UTC))
+        total = synth.publish(bus.producer())
+        wait_for(lambda: stored(db) >= total, 60, "records of topics created later")
+        assert stored(db) == total
+
+        def committed() -> dict[tuple[str, int], int]:
+            out = {}
+            for topic in config.roles:
+                for p, offset in committed_offsets(bus, config.group_id, topic).items():
+                    if offset is not None:
+                        out[(topic, p)] = offset
+            return out
+
+        wait_for(lambda: committed() == TimelineStore(db).offsets(), 30, "Kafka commits")
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def commit_for(bus: KafkaBus, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit ``offsets`` for ``group`` without joining it."""
+    consumer = bus.raw_consumer(group)
+    try:
+        parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        consumer.commit(offsets=parts, asynchronous=False)
+    finally:
+        consumer.close()
+
+
+def test_the_store_offsets_win_over_the_group_commits(
+    tansu_broker_fn: LocalBroker, tmp_path: Path
+) -> None:
+    bus = make_test_bus(tansu_broker_fn)
+    ensure_topics(bus, DEFAULT_TOPICS)
+    db = tmp_path / "t.sqlite"
+    config = TimelineConfig(db_path=db, sample_interval_s=0, poll_timeout_s=0.1)
+    t0 = datetime.now(UTC)
+    first = SynthPass(t0=t0).publish(bus.producer())
+    # Kafka says everything was read, the (new) store says nothing was: all is read
+    ends = {
+        (topic, p): end
+        for topic in config.roles
+        for p, (_, end) in end_offsets(bus, topic).items()
+    }  # fmt: skip
+    commit_for(bus, config.group_id, ends)
+
+    def run_until(n: int) -> TimelineStats:
+        stop = threading.Event()
+        stages: list[TimelineStage] = []
+        thread = threading.Thread(
+            target=run_timeline, args=(bus, config, stop), kwargs={"on_ready": stages.append}
+        )
+        thread.start()
+        try:
+            wait_for(lambda: stored(db) >= n, 60, f"{n} records stored")
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            thread.join(timeout=20)
+        return stages[0].stats
+
+    assert run_until(first).records == first and stored(db) == first
+    # Kafka says nothing was read, the store says everything was: nothing is read twice
+    commit_for(bus, config.group_id, dict.fromkeys(ends, 0))
+    second = SynthPass(t0=t0 + timedelta(minutes=5), pass_id="pass-2").publish(bus.producer())
+    assert run_until(first + second).records == second
+    assert stored(db) == first + second
+    assert len(TimelineView(db).passes()) == 2
