@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from streams import CommonSettings, TopicNames, load
 from streams.assemble import AssemblerSettings
 from streams.catalogue import CatalogueSettings
-from streams.deliver import DeliverySettings
+from streams.deliver import DeliveryPolicySettings, DeliverySettings
 from streams.focus import FocusWorkerSettings
 from streams.ingest import IngestSettings
 
@@ -39,7 +39,14 @@ __all__ = [
 ]  # fmt: skip
 
 
-class ApiSettings(CatalogueSettings):
+ALLOWED_JWS_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+"""Asymmetric JWS algorithms a deployment may allow for OIDC tokens (never ``none`` or
+HMAC: a public key must never double as a shared secret)."""
+
+
+class ApiSettings(CatalogueSettings, DeliveryPolicySettings):
     """HTTP API and metrics (``eoport run api``): subscriptions, STAC, health.
 
     The API process also indexes ``l1-products`` into the STAC catalogue and keeps the
@@ -56,6 +63,39 @@ class ApiSettings(CatalogueSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65_535)
+    # -- access control (eoport.api.auth; owned by the auth work). Target policy, secret
+    # key and per-user limits: streams.deliver.DeliveryPolicySettings (shared with
+    # ``eoport run deliver``).
+    api_keys: bool = Field(default=True, description="accept API keys of the embedded store")
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer URL")
+    oidc_audience: str | None = Field(default=None, description="expected token audience")
+    oidc_jwks_url: str | None = Field(default=None, description="JWKS URL (default: discovery)")
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "PS256", "ES256"])
+    oidc_roles_claim: str = Field(default="roles", description="dotted path of the roles claim")
+    oidc_leeway_s: float = Field(default=30.0, ge=0.0, le=300.0)
+    oidc_jwks_ttl_s: float = Field(default=600.0, ge=1.0)
+    oidc_jwks_min_refresh_s: float = Field(default=30.0, ge=0.0)
+    admin_role: str = Field(default="admin", min_length=1)
+    stac_public: bool = Field(default=True, description="STAC search without credentials")
+    dashboard_public_aois: bool = Field(
+        default=False,
+        description="dashboard map shows every AOI to anyone (else own AOIs; admins all)",
+    )
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric(cls, v: list[str]) -> list[str]:
+        bad = sorted(set(v) - ALLOWED_JWS_ALGORITHMS)
+        if bad or not v:
+            raise ValueError(f"JWS algorithms must be asymmetric ones, got {bad or v}")
+        return v
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ApiSettings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("oidc_issuer needs oidc_audience (tokens' 'aud' is checked)")
+        return self
 
 
 class DemoSettings(CommonSettings):

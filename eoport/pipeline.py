@@ -67,7 +67,8 @@ from streams.ingest.manifest import manifest_record, pass_manifest
 from streams.ingest.replay import ReplayReport, replay_pass
 from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
-from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
+from streams.timeline import build_timeline
+from streams.timeline.settings import TimelineSettings, open_view
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,7 @@ class LocalPipeline:
         self._run("deliver", build_deliverer(deliver, stores=self.stores))
         self._run("catalogue", build_cataloguer(self.stage_settings(CatalogueSettings)))
         timeline = self.stage_settings(TimelineSettings, sample_interval_s=1.0)
-        self._thread("timeline", lambda stop: run_timeline_stage(timeline, stop))
+        self._run("timeline", build_timeline(timeline))
         if self.api:
             port = find_free_port()
             view = open_view(timeline, workers=lambda: len(self.workers))

@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from streams.catalogue.store import Catalogue
-from streams.deliver import DeliveryStores, open_stores
+from streams.deliver import DeliveryStores, open_stores, stores_for
 from streams.deliver.ledger import DeliveryLedger
 from streams.deliver.models import Clock, utc_now
+from streams.deliver.policy import DeliveryPolicySettings
 from streams.deliver.subscriptions import SubscriptionStore
 from streams.timeline.view import TimelineView
 
@@ -44,9 +45,13 @@ class ApiState:
         return cls(stores.subscriptions, stores.ledger, clock)
 
 
-def open_state(state_dir: str | object, clock: Clock = utc_now) -> ApiState:
-    """Open (creating if needed) the stores under ``state_dir`` (the ``deliver`` stage
-    opens the same files, :func:`streams.deliver.open_stores`)."""
+def open_state(settings: object, clock: Clock = utc_now) -> ApiState:
+    """Open (creating if needed) the stores of ``settings`` (with their secret key and
+    queue limits when the settings carry them, :func:`streams.deliver.stores_for`), or
+    under a state directory given as a path: the ``deliver`` stage opens the same files."""
+    if isinstance(settings, DeliveryPolicySettings):
+        return ApiState.of(stores_for(settings), clock)
+    state_dir = getattr(settings, "state_dir", settings)
     return ApiState.of(open_stores(str(state_dir)), clock)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from eoport import __version__
+from eoport.api.auth import install_security, require_reader
 from eoport.api.deps import ApiState, open_state
-from eoport.api.routes import dashboard, health, stac, subscriptions
+from eoport.api.routes import bursts, dashboard, health, odata, stac, subscriptions
 from streams import CommonSettings, derive_settings
 from streams.catalogue import CatalogueSettings, open_catalogue
 from streams.catalogue.store import Catalogue
@@ -104,7 +105,7 @@ def create_app(
     """
     common = settings or CommonSettings()
     if state is None:
-        state = open_state(common.state_dir)
+        state = open_state(common)
     if catalogue is None:
         location = (
             common.catalogue_location()
@@ -121,11 +122,16 @@ def create_app(
     )
     app.state.eoport = state
     app.state.catalogue = catalogue
+    install_security(app, settings)
     app.state.metrics_registry = _install_request_metrics(app)
     app.state.metrics_registry.register(health.StoreCollector(state))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(subscriptions.router)
-    app.include_router(stac.router)
+    app.include_router(odata.router)
+    app.include_router(bursts.router)
+    app.include_router(stac.router, dependencies=[Depends(require_reader)])
     dashboard.install(app, timeline, metrics=timeline_metrics)
+    if settings is not None:
+        bursts.install_refocus(app, settings)
     app.include_router(health.router)
     return app

@@ -51,6 +51,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
+DEMO_STAGE_SETTINGS: dict[str, Any] = {
+    "focus_selection": "subscriptions",
+    "target_allow_networks": ["127.0.0.1/32"],
+    "max_running_subscriptions": 10,
+    "dashboard_public_aois": True,
+}
+"""What the demo sets explicitly: early data selection on (only bursts a subscription
+wants are focused; the others stay raw, focusable with ``POST /bursts/{key}/focus``),
+webhooks may reach the demo's local receiver on 127.0.0.1 (refused by default: SSRF),
+the demo user may run its three subscriptions (CDSE's default limit is one), and the
+dashboard map shows the demo's AOIs to the local browser."""
+
+
 def run_demo(
     settings: Any = None,
     *,
@@ -58,7 +71,7 @@ def run_demo(
     duration_s: float = 3.0,
     show_progress: bool = True,
     timeout_s: float = 600.0,
-    serve: Callable[[str], None] | None = None,
+    serve: Callable[[str, str | None], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate a pass, replay it through the whole chain, return the summary dict.
 
@@ -73,8 +86,8 @@ def run_demo(
     timeout_s
         Longest wait for the chain to finish, s.
     serve
-        Called with the API's base URL once the pass is done, before the chain stops
-        (``eoport demo --serve`` blocks there until interrupted).
+        Called with the API's base URL and the demo user's API key once the pass is done,
+        before the chain stops (``eoport demo --serve`` blocks there until interrupted).
     """
     from tqdm import tqdm
 
@@ -99,8 +112,9 @@ def run_demo(
     hook.start()
     servers = None if s.bootstrap_servers == "127.0.0.1:9092" else s.bootstrap_servers
     pipeline = LocalPipeline(
-        base, settings=s, bootstrap_servers=servers, focus_workers=s.focus_workers
-    )
+        base, settings=s, bootstrap_servers=servers, focus_workers=s.focus_workers,
+        **DEMO_STAGE_SETTINGS,
+    )  # fmt: skip
     try:
         pipeline.start()
         a, b = DEMO_TARGETS
@@ -183,7 +197,7 @@ def _print_text(summary: dict[str, Any]) -> None:
         print("products: removed with the temporary work dir (keep them with --keep)")
 
 
-def _serve_until_interrupted(api_url: str, *, json_output: bool) -> None:
+def _serve_until_interrupted(api_url: str, api_key: str | None, *, json_output: bool) -> None:
     """Print where the API is, one URL per line, then wait for SIGINT/SIGTERM (on stderr
     with ``--json``, so that stdout holds only the JSON summary)."""
     from eoport.commands.run import stop_on_signals
@@ -194,6 +208,7 @@ def _serve_until_interrupted(api_url: str, *, json_output: bool) -> None:
         f"api: {api_url}",
         f"stac: {api_url}/stac",
         f"dashboard: {api_url}/dashboard",
+        f"api-key: {api_key}",
         "serving until interrupted (Ctrl-C)",
     ):
         print(line, file=out, flush=True)

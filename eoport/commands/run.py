@@ -151,7 +151,8 @@ def _run_api(over: dict[str, Any]) -> int:
     from eoport.config import ApiSettings
     from streams import derive_settings, load
     from streams.catalogue import build_cataloguer
-    from streams.timeline.settings import TimelineSettings, run_timeline_stage
+    from streams.timeline import build_timeline
+    from streams.timeline.settings import TimelineSettings
 
     settings = load(ApiSettings).model_copy(update=over)
     stop = threading.Event()
@@ -160,10 +161,8 @@ def _run_api(over: dict[str, Any]) -> int:
         runtime = build_cataloguer(settings)
         threads.append(threading.Thread(target=runtime.run, args=(stop,), name="catalogue"))
     if settings.run_timeline:
-        timeline = derive_settings(TimelineSettings, settings)
-        threads.append(threading.Thread(
-            target=run_timeline_stage, args=(timeline, stop), name="timeline"
-        ))  # fmt: skip
+        timeline = build_timeline(derive_settings(TimelineSettings, settings))
+        threads.append(threading.Thread(target=timeline.run, args=(stop,), name="timeline"))
     for thread in threads:
         thread.start()
     try:
@@ -176,18 +175,22 @@ def _run_api(over: dict[str, Any]) -> int:
 
 
 def _run_timeline(over: dict[str, Any], stop: threading.Event) -> int:
-    """The latency timeline service; its gauges on ``metrics_port`` when set."""
-    from prometheus_client import start_http_server
-
+    """The latency timeline service; probes and its gauges on ``metrics_port`` when set."""
     from streams import load
+    from streams.timeline import build_timeline
     from streams.timeline.metrics import register_collector
-    from streams.timeline.settings import TimelineSettings, open_view, run_timeline_stage
+    from streams.timeline.settings import TimelineSettings, open_view
 
     settings = load(TimelineSettings).model_copy(update=over)
-    if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port)
+    runtime = build_timeline(settings)
+    probes = _probes(settings.metrics_port, runtime)
+    if probes is not None:
         register_collector(open_view(settings))
-    stats = run_timeline_stage(settings, stop)
+    try:
+        stats = runtime.run(stop)
+    finally:
+        if probes is not None:
+            probes.stop()
     print(json.dumps({"stage": "timeline", "records": stats.records}))
     return 0
 

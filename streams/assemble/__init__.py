@@ -4,14 +4,17 @@ Chunks are put back in order per downlink channel (:mod:`.reassembly`, :mod:`.ch
 cut into packets and grouped into bursts with their auxiliary data (:mod:`.channel`,
 :mod:`.open_bursts`). A burst's key is made here: the channel assembler names every burst
 once with :mod:`sar.identity` and the key travels with the job. State survives restarts
-as snapshots (:mod:`.snapshots`); :mod:`.stage` is the stage itself.
+as snapshots (:mod:`.snapshots`); :mod:`.stage` is the stage itself. Early data selection
+(:mod:`.selection`) predicts each burst's footprint and publishes only the bursts a
+running subscription or a systematic area wants (``focus_selection``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from streams._infra.objectstore import ObjectStore
 from streams._infra.retry import STAGE_RETRY
@@ -19,11 +22,13 @@ from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
 from streams.assemble.open_bursts import BurstOutput
+from streams.assemble.selection import BurstSelector
 from streams.assemble.snapshots import SnapshotStore
 from streams.assemble.stage import Assembler
 from streams.messages.events import stall_events
+from streams.messages.geometry import parse_geometry, plain_geometry
 
-__all__ = ["Assembler", "AssemblerSettings", "build_assembler"]
+__all__ = ["Assembler", "AssemblerSettings", "BurstSelector", "build_assembler"]
 
 
 class AssemblerSettings(CommonSettings):
@@ -42,6 +47,25 @@ class AssemblerSettings(CommonSettings):
     stall_after_s: float = Field(
         default=30.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"
     )
+    # -- early data selection (streams.assemble.selection)
+    focus_selection: Literal["all", "subscriptions"] = Field(
+        default="all",
+        description="'subscriptions': focus only bursts a running subscription or a "
+        "systematic area wants (the others stay raw, focusable on request)",
+    )
+    systematic_areas: list[dict[str, Any]] = Field(
+        default_factory=list, description="GeoJSON (Multi)Polygons always focused"
+    )
+    selection_margin_m: float = Field(
+        default=3000.0, ge=0.0, le=100_000.0, description="predicted footprint grown by, m"
+    )
+
+    @field_validator("systematic_areas")
+    @classmethod
+    def _areas(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for k, area in enumerate(v):
+            parse_geometry(area, ("Polygon", "MultiPolygon"), f"systematic area {k}")
+        return [plain_geometry(a) for a in v]
 
 
 def build_assembler(
@@ -49,11 +73,15 @@ def build_assembler(
     *,
     on_job: Callable[[BurstOutput], None] | None = None,
     store: ObjectStore | None = None,
+    selector: BurstSelector | None = None,
 ) -> StageRuntime:
     """The ``assemble`` stage configured by ``settings``, ready to :meth:`~StageRuntime.run`.
 
     Creates the topics it uses if they are missing. ``store`` replaces the object store the
-    settings name (tests); ``on_job`` is called with every burst published.
+    settings name (tests); ``on_job`` is called with every burst published. ``selector``
+    does the early data selection (built by the application from the subscription
+    store, :func:`eoport.pipeline.burst_selector`: the wings do not import each other);
+    ``None`` publishes every burst.
     """
     bus = settings.make_bus()
     ensure_topics(bus, settings.topics.specs())
@@ -69,6 +97,7 @@ def build_assembler(
         block_lines=settings.block_lines,
         snapshot_interval_s=settings.snapshot_interval_s,
         on_job=on_job,
+        selector=selector,
     )
     config = RuntimeConfig(
         group_id=settings.group_id,

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
+from sar.errors import SarError
 from streams._infra.errors import ChunkError
 from streams._infra.objectstore import ObjectStore
 from streams._infra.records import OutgoingRecord, Record
@@ -43,11 +44,20 @@ from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.chunkstream import ChunkStream
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.reassembly import Output
+from streams.assemble.selection import (
+    BURST_SELECTION,
+    BurstSelector,
+    Selection,
+    first_echo_header,
+    order_by_priority,
+    predict_footprint,
+    save_job,
+)
 from streams.assemble.snapshots import SnapshotStore, partition_snapshot_name
 from streams.assemble.state import PartitionSnapshot
 from streams.messages.chunks import decode_chunk, relative_orbit_of
 from streams.messages.events import EventRecord
-from streams.messages.jobs import raw_key
+from streams.messages.jobs import JobRecord, raw_key
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,8 @@ class AssemblerStats:
     events: dict[str, int] = field(default_factory=dict)
     snapshots: int = 0
     commits: int = 0
+    focused: int = 0
+    skipped: int = 0
 
 
 class Assembler(StageBase):
@@ -91,6 +103,12 @@ class Assembler(StageBase):
         Snapshot (and commit) at most this often while records flow, s.
     on_job
         Called with every job published (progress, tests).
+    selector
+        Early data selection (:mod:`streams.assemble.selection`): with one, each burst's
+        footprint is predicted and put in its job, the job is kept next to the raw data,
+        and bursts no subscription (or systematic area) wants are not published (a
+        ``focus-skipped`` event instead); wanted ones are published subscribed-first.
+        ``None``: every burst is published.
     """
 
     name = "assemble"
@@ -108,8 +126,12 @@ class Assembler(StageBase):
         block_lines: int = 2048,
         snapshot_interval_s: float = 5.0,
         on_job: Callable[[BurstOutput], None] | None = None,
+        selector: BurstSelector | None = None,
     ) -> None:
         self.store = store
+        self.selector = selector
+        self.skipped_keys: set[str] = set()
+        """Burst keys not focused by early selection (raw data and job kept)."""
         self.snapshots = snapshots
         self.jobs_topic = jobs_topic
         self.events_topic = events_topic
@@ -275,11 +297,28 @@ class Assembler(StageBase):
         self.tick(now)
         stamp = datetime.now(UTC)
         out: list[OutgoingRecord] = []
+        selected: list[tuple[Selection, OutgoingRecord]] = []
         for burst in self._outputs:
             url = self.store.url(raw_key(burst.key))
             self.store.put_bytes(url, burst.data)
             job = burst.job(url, stamp)
-            out.append(job.record(self.jobs_topic, job.burst_key))
+            if self.selector is None:
+                out.append(job.record(self.jobs_topic, job.burst_key))
+            else:
+                job, decision = self._select(burst, job)
+                save_job(self.store, job)  # a later request focuses exactly this job
+                BURST_SELECTION.labels("focused" if decision.focus else "skipped").inc()
+                if not decision.focus:
+                    self.stats.skipped += 1
+                    self.skipped_keys.add(job.burst_key)
+                    self._events.append(EventRecord(
+                        kind="focus-skipped", source=job.burst_key,
+                        detail={"burst_key": job.burst_key, "reason": decision.reason,
+                                "raw_url": job.raw_url, "footprint": job.footprint},
+                    ))  # fmt: skip
+                    continue
+                self.stats.focused += 1
+                selected.append((decision, job.record(self.jobs_topic, job.burst_key)))
             self.stats.jobs += 1
             BURSTS_EMITTED.labels(job.status).inc()
             if job.status != "complete":
@@ -291,6 +330,7 @@ class Assembler(StageBase):
                 ))  # fmt: skip
             if self.on_job is not None:
                 self.on_job(burst)
+        out += [record for _, record in order_by_priority(selected)]  # wanted ones first
         for event in self._events:
             out.append(event.record(self.events_topic, event.source))
             self._count_event(event)
@@ -299,6 +339,18 @@ class Assembler(StageBase):
             k for part in self.channels.values() for k, a in part.items() if a.finished
         }
         return out
+
+    def _select(self, burst: BurstOutput, job: JobRecord) -> tuple[JobRecord, Selection]:
+        """Predict the burst's footprint (into its job) and decide whether to focus it; a
+        footprint that cannot be predicted means focus (never skip on a failure)."""
+        assert self.selector is not None
+        try:
+            footprint = predict_footprint(job, first_echo_header(burst.burst.packets[0]))
+        except (SarError, ValueError, IndexError) as exc:
+            log.warning("%s: no footprint prediction (%s): focused", job.burst_key, exc)
+            footprint = None
+        job = job.model_copy(update={"footprint": footprint})
+        return job, self.selector.decide(job)
 
     def checkpoint(
         self, handled: Mapping[TopicPartition, int], *, idle: bool

@@ -8,7 +8,14 @@ POST, object-store copy/link, pull-queue append) and records every outcome in th
 retried with exponential backoff and jitter (:class:`streams._infra.retry.RetryPolicy`,
 the same policy as every other retry) by
 :meth:`DeliveryService.retry_due`; after the budget (attempts or age) a delivery is
-``failed``: kept, visible through the API, retried again on request. Nothing is dropped.
+``failed``: kept, visible through the API, retried again on request. Nothing is dropped:
+a webhook notification that failed every attempt (CDSE default: 3) waits in the
+subscription's pull queue, where the subscriber can read and acknowledge it.
+
+Before every send the target is checked again against the deployment's
+:class:`~streams.deliver.policy.TargetPolicy` (DNS may have changed since the
+subscription was created; an object-store grant may have been withdrawn): a refused
+target fails the delivery at once, with the reason, and nothing is sent.
 
 The ``deliver`` stage (:mod:`streams.deliver.stage`) runs it on ``l1-products``: it
 commits an offset only after the ledger recorded the outcome of its record, so the input
@@ -31,6 +38,7 @@ from streams._infra.errors import PermanentError, StreamError
 from streams._infra.retry import RetryPolicy
 from streams._infra.s3server import S3Endpoint
 from streams.deliver.ledger import DeliveryAttempt, DeliveryLedger, DeliveryStatus
+from streams.deliver.policy import TargetPolicy
 from streams.deliver.subscriptions import (
     Clock,
     LiveSubscriptionIndex,
@@ -42,7 +50,12 @@ from streams.deliver.subscriptions import (
     WebhookTarget,
     utc_now,
 )
-from streams.deliver.targets import copy_to_prefix, post_webhook
+from streams.deliver.targets import (
+    copy_to_prefix,
+    notification_body,
+    post_webhook,
+    webhook_client,
+)
 from streams.messages.products import ProductRecord
 
 log = logging.getLogger(__name__)
@@ -86,6 +99,9 @@ class DeliveryService:
     max_parallel
         Deliveries of one product (or of one batch of due retries) run concurrently on
         this many threads, so a slow endpoint does not hold back the others.
+    target_policy
+        Which targets may be reached (default: public webhook addresses only, no
+        object-store prefixes); checked before every send.
     """
 
     def __init__(
@@ -101,6 +117,7 @@ class DeliveryService:
         on_attempt: Callable[[DeliveryAttempt], None] | None = None,
         max_parallel: int = 8,
         http_timeout_s: float = 10.0,
+        target_policy: TargetPolicy | None = None,
     ) -> None:
         self.subscriptions = subscriptions
         self.index = LiveSubscriptionIndex(subscriptions)
@@ -108,7 +125,8 @@ class DeliveryService:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=http_timeout_s)
+        self.http = http if http is not None else webhook_client(http_timeout_s)
+        self.target_policy = target_policy or TargetPolicy()
         self.s3 = s3
         self.rng = rng or random.Random()
         self.on_attempt = on_attempt
@@ -171,11 +189,15 @@ class DeliveryService:
 
     # ------------------------------------------------------------------ core
 
-    def _send(self, sub: Subscription, product: ProductRecord) -> None:
+    def _send(self, sub: Subscription, product: ProductRecord, now: datetime) -> None:
         target = sub.target
         if isinstance(target, WebhookTarget):
-            post_webhook(self.http, target, sub.id, product)
+            body = notification_body(sub.notification_format, sub.id, product, now)
+            post_webhook(
+                self.http, target, sub.id, product, body=body, network=self.target_policy.network
+            )
         elif isinstance(target, ObjectStoreTarget):
+            self.target_policy.check_prefix(target, sub.owner)
             copy_to_prefix(target, product, self.s3)
         else:  # pragma: no cover - queue deliveries do not come here
             raise PermanentError(f"no sender for target kind {target.kind!r}")
@@ -202,7 +224,7 @@ class DeliveryService:
             self.ledger.record_enqueued(attempt, payload)
             return self._after(attempt)
         try:
-            self._send(sub, payload)
+            self._send(sub, payload, now)
         except PermanentError as exc:
             attempt = DeliveryAttempt.model_validate(
                 {**base, "status": DeliveryStatus.FAILED, "error": str(exc)}
@@ -211,6 +233,14 @@ class DeliveryService:
             attempt = self._retry_or_fail(base, exc, now)
         else:
             attempt = self._delivered(base, payload, self.clock())
+        if attempt.status is DeliveryStatus.FAILED and isinstance(sub.target, WebhookTarget):
+            # CDSE: after the push attempts the notification waits in the pull queue
+            ack = self.ledger.record_failed_to_queue(attempt, product)
+            attempt = attempt.model_copy(
+                update={"error": f"{attempt.error}; waiting in the pull queue (AckId {ack})"}
+            )
+            self.ledger.record(attempt, product)
+            return self._after(attempt)
         self.ledger.record(
             attempt, payload if attempt.status is DeliveryStatus.DELIVERED else product
         )

@@ -16,9 +16,12 @@ shapely STRtree; :class:`LiveSubscriptionIndex` rebuilds it when the store chang
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -26,6 +29,7 @@ from typing import Any, Protocol, TypeAlias
 from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
+from streams._infra.errors import PermanentError
 from streams.deliver.models import (
     Clock,
     ObjectStoreTarget,
@@ -38,19 +42,27 @@ from streams.deliver.models import (
     Target,
     WebhookTarget,
     new_subscription,
+    overlaps,
     parse_filter,
     utc_now,
 )
+from streams.deliver.policy import LimitExceededError, SubscriptionLimits
+from streams.deliver.secrets import SecretBox, private_file
 from streams.messages.products import ProductAttributes, ProductRecord, parse_geometry
 
 # ---------------------------------------------------------------------------- stores
 
 
+class InvalidPageTokenError(PermanentError, ValueError):
+    """A paging token this service did not hand out (API: 400)."""
+
+
 class SubscriptionStore(Protocol):
     """Where subscriptions live. ``revision`` grows with every change (index rebuilds)."""
 
-    def add(self, sub: Subscription) -> None:
-        """Store a new subscription (replaces one with the same id)."""
+    def add(self, sub: Subscription, *, limits: SubscriptionLimits | None = None) -> None:
+        """Store a new subscription or replace the one with the same id; with ``limits``,
+        refuse (:class:`LimitExceededError`) a change that would exceed the owner's."""
 
     def get(self, sub_id: str) -> Subscription:
         """The subscription, or :class:`SubscriptionNotFoundError`."""
@@ -58,8 +70,22 @@ class SubscriptionStore(Protocol):
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
 
+    def running(self, *, secrets: bool = True) -> list[Subscription]:
+        """The subscriptions with status ``active``, oldest first (``secrets=False``:
+        target credentials left out)."""
+
+    def page(
+        self, owner: str | None, limit: int, token: str | None = None
+    ) -> tuple[list[Subscription], str | None]:
+        """Up to ``limit`` subscriptions of ``owner`` (``None``: everyone's), oldest first,
+        after the position ``token`` names; and the token of the next page (``None``:
+        last page)."""
+
     def count_by_status(self) -> dict[str, int]:
         """Number of subscriptions per status (cheap: for health and metrics)."""
+
+    def count_for_owner(self, owner: str) -> dict[str, int]:
+        """Number of ``owner``'s subscriptions per status."""
 
     def delete(self, sub_id: str) -> None:
         """Remove it, or :class:`SubscriptionNotFoundError`."""
@@ -72,36 +98,121 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscriptions (
     id TEXT PRIMARY KEY,
     created TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'active'
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0);
 """
 
+_SECRET_FIELDS = ("password", "secret_key")
+"""Target fields holding secrets: sealed (:class:`SecretBox`) in the stored body."""
+
+
+def _seal(body: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    target = dict(body.get("target") or {})
+    for name in _SECRET_FIELDS:
+        value = target.get(name)
+        if isinstance(value, str) and not SecretBox.is_sealed(value):
+            target[name] = box.seal(value)
+    return {**body, "target": target}
+
+
+def _unseal(body: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    target = dict(body.get("target") or {})
+    for name in _SECRET_FIELDS:
+        value = target.get(name)
+        if SecretBox.is_sealed(value):
+            target[name] = box.open(str(value))
+    return {**body, "target": target}
+
+
+def _encode_token(created: str, rowid: int) -> str:
+    raw = json.dumps([created, rowid], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        created, rowid = json.loads(raw)
+        if isinstance(created, str) and isinstance(rowid, int):
+            return created, rowid
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidPageTokenError(f"page token {token[:40]!r} is not one this service issued")
+
 
 class SqliteSubscriptionStore:
-    """Durable embedded store: one sqlite file (WAL), each change one transaction.
+    """Durable embedded store: one sqlite file (WAL, mode 0600), each change one
+    transaction; webhook passwords and object-store secret keys sealed with ``box``.
 
     Safe across threads and processes (one connection per call; writers serialise on
-    sqlite's lock), so the API process and the delivery process can share the file.
+    sqlite's lock), so the API process, the ``deliver`` stage and the assembler share the
+    file. Rows written by earlier versions are migrated when the file is opened: owner
+    and status columns are added (legacy rows: owner ``''``, visible to admins) and
+    secrets stored in clear are sealed.
 
     Parameters
     ----------
     path
-        The sqlite file; its directory is created.
+        The sqlite file; its directory is created (0700 when new).
+    box
+        Encrypts the secrets; default: the key file next to ``path``
+        (:meth:`SecretBox.for_state_dir`).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, box: SecretBox | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
+        self.box = box if box is not None else SecretBox.for_state_dir(self.path.parent)
         self._lock = threading.Lock()
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._connect() as con:
+            columns = {r[1] for r in con.execute("PRAGMA table_info(subscriptions)")}
+        if "owner" not in columns:
+            with self._write() as con:
+                con.execute("ALTER TABLE subscriptions ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+                con.execute(
+                    "ALTER TABLE subscriptions ADD COLUMN status TEXT NOT NULL DEFAULT 'active'"
+                )
+                con.execute(
+                    "UPDATE subscriptions SET owner = COALESCE(json_extract(body, '$.owner'), ''),"
+                    " status = COALESCE(json_extract(body, '$.status'), 'active')"
+                )
+        with self._connect() as con:
+            con.execute(
+                "CREATE INDEX IF NOT EXISTS subscriptions_owner ON subscriptions (owner, created)"
+            )
+            rows = con.execute(
+                "SELECT id, body FROM subscriptions WHERE "
+                "json_extract(body, '$.target.url') LIKE '%@%' OR "
+                + " OR ".join(
+                    f"(json_extract(body, '$.target.{f}') IS NOT NULL AND "
+                    f"json_extract(body, '$.target.{f}') NOT LIKE 'fernet:v1:%')"
+                    for f in _SECRET_FIELDS
+                )
+            ).fetchall()
+        if rows:  # secrets in clear (earlier versions): seal them, leave no trace in the file
+            with self._write() as con:
+                for sub_id, body in rows:
+                    sub = self._load(body)  # moves URL credentials to the secret fields
+                    sealed = json.dumps(_seal(json.loads(sub.storage_json()), self.box))
+                    con.execute("UPDATE subscriptions SET body = ? WHERE id = ?", (sealed, sub_id))
+            with self._connect() as con:
+                con.execute("VACUUM")
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        con.execute("PRAGMA secure_delete = ON")  # replaced secrets leave no trace
         try:
             yield con
         finally:
@@ -119,34 +230,126 @@ class SqliteSubscriptionStore:
                 con.execute("ROLLBACK")
                 raise
 
-    def add(self, sub: Subscription) -> None:
-        """Store (or replace) a subscription."""
+    def _load(self, body: str, *, secrets: bool = True) -> Subscription:
+        data = json.loads(body)
+        if not secrets:  # matching only: never decrypt (and never need the key)
+            target = {
+                k: v for k, v in (data.get("target") or {}).items()
+                if k not in (*_SECRET_FIELDS, "username", "access_key")
+            }  # fmt: skip
+            return Subscription.model_validate({**data, "target": target})
+        return Subscription.model_validate(_unseal(data, self.box))
+
+    @staticmethod
+    def _check_limits(
+        con: sqlite3.Connection, sub: Subscription, limits: SubscriptionLimits
+    ) -> None:
+        if sub.running and limits.max_running is not None:
+            (n,) = con.execute(
+                "SELECT COUNT(*) FROM subscriptions WHERE owner = ? AND status = 'active' "
+                "AND id <> ?",
+                (sub.owner, sub.id),
+            ).fetchone()
+            if n >= limits.max_running:
+                raise LimitExceededError(
+                    f"at most {limits.max_running} running subscription(s) per user; "
+                    "pause or cancel one first"
+                )
+        if sub.status is not SubscriptionStatus.CANCELLED and limits.max_total is not None:
+            (n,) = con.execute(
+                "SELECT COUNT(*) FROM subscriptions WHERE owner = ? AND status <> 'cancelled' "
+                "AND id <> ?",
+                (sub.owner, sub.id),
+            ).fetchone()
+            if n >= limits.max_total:
+                raise LimitExceededError(
+                    f"at most {limits.max_total} subscriptions (running or paused) per user; "
+                    "delete or cancel one first"
+                )
+
+    def add(self, sub: Subscription, *, limits: SubscriptionLimits | None = None) -> None:
+        """Store (or replace) a subscription, its secrets sealed.
+
+        Raises
+        ------
+        LimitExceededError
+            With ``limits``: the owner would have too many running or total subscriptions.
+        """
+        body = json.dumps(_seal(json.loads(sub.storage_json()), self.box))
         with self._write() as con:
+            if limits is not None:
+                self._check_limits(con, sub, limits)
             con.execute(
-                "INSERT OR REPLACE INTO subscriptions (id, created, body) VALUES (?, ?, ?)",
-                (sub.id, sub.created.isoformat(), sub.storage_json()),
+                "INSERT INTO subscriptions (id, created, body, owner, status) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "body = excluded.body, owner = excluded.owner, status = excluded.status",
+                (sub.id, sub.created.isoformat(), body, sub.owner, sub.status.value),
             )
 
     def get(self, sub_id: str) -> Subscription:
-        """The subscription with this id."""
+        """The subscription with this id (secrets decrypted)."""
         with self._connect() as con:
             row = con.execute("SELECT body FROM subscriptions WHERE id = ?", (sub_id,)).fetchone()
         if row is None:
             raise SubscriptionNotFoundError(f"no subscription {sub_id!r}")
-        return Subscription.model_validate_json(row[0])
+        return self._load(row[0])
 
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
         with self._connect() as con:
             rows = con.execute("SELECT body FROM subscriptions ORDER BY created, rowid").fetchall()
-        return [Subscription.model_validate_json(r[0]) for r in rows]
+        return [self._load(r[0]) for r in rows]
+
+    def running(self, *, secrets: bool = True) -> list[Subscription]:
+        """The subscriptions with status ``active``, oldest first (what indexes need);
+        ``secrets=False`` leaves the target credentials out (early selection only
+        matches, it never sends)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT body FROM subscriptions WHERE status = 'active' ORDER BY created, rowid"
+            ).fetchall()
+        return [self._load(r[0], secrets=secrets) for r in rows]
+
+    def page(
+        self, owner: str | None, limit: int, token: str | None = None
+    ) -> tuple[list[Subscription], str | None]:
+        """One page of subscriptions, oldest first (see :class:`SubscriptionStore`).
+
+        Raises
+        ------
+        InvalidPageTokenError
+            For a token this store did not hand out.
+        """
+        sql = "SELECT created, rowid, body FROM subscriptions WHERE 1 = 1"
+        args: list[Any] = []
+        if owner is not None:
+            sql += " AND owner = ?"
+            args.append(owner)
+        if token is not None:
+            created, rowid = _decode_token(token)
+            sql += " AND (created > ? OR (created = ? AND rowid > ?))"
+            args += [created, created, rowid]
+        sql += " ORDER BY created, rowid LIMIT ?"
+        args.append(limit + 1)
+        with self._connect() as con:
+            rows = con.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        subs = [self._load(r[2]) for r in rows]
+        return subs, (_encode_token(rows[-1][0], rows[-1][1]) if more and rows else None)
 
     def count_by_status(self) -> dict[str, int]:
         """Number of subscriptions per status, counted by the database (health checks and
         metrics do constant work: no subscription is parsed)."""
         with self._connect() as con:
+            rows = con.execute("SELECT status, COUNT(*) FROM subscriptions GROUP BY 1").fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    def count_for_owner(self, owner: str) -> dict[str, int]:
+        """Number of ``owner``'s subscriptions per status."""
+        with self._connect() as con:
             rows = con.execute(
-                "SELECT json_extract(body, '$.status'), COUNT(*) FROM subscriptions GROUP BY 1"
+                "SELECT status, COUNT(*) FROM subscriptions WHERE owner = ? GROUP BY 1", (owner,)
             ).fetchall()
         return {str(status): int(n) for status, n in rows}
 
@@ -168,6 +371,13 @@ class SqliteSubscriptionStore:
 
 
 Footprint: TypeAlias = BaseGeometry | Mapping[str, Any]
+
+
+def stac_item_of(product: ProductRecord) -> dict[str, Any]:
+    """The product's STAC Item (no links), what CQL2 filters and notifications see."""
+    from streams.catalogue.stac import product_to_stac_item
+
+    return product_to_stac_item(product)
 
 
 def _as_shape(footprint: Footprint) -> BaseGeometry:
@@ -192,20 +402,46 @@ class SubscriptionIndex:
     def __len__(self) -> int:
         return len(self._subs)
 
-    def match(self, footprint: Footprint, attrs: ProductAttributes) -> list[Subscription]:
-        """Subscriptions whose AOI shares area with ``footprint`` and whose filters accept
-        ``attrs``, in creation order."""
-        shape = _as_shape(footprint)
+    def _near(self, shape: BaseGeometry) -> list[Subscription]:
         hits = sorted(int(i) for i in self._tree.query(shape, predicate="intersects"))
-        return [self._subs[i] for i in hits if self._subs[i].matches(shape, attrs)]
+        return [self._subs[i] for i in hits]
+
+    def match(
+        self,
+        footprint: Footprint,
+        attrs: ProductAttributes,
+        item: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> list[Subscription]:
+        """Subscriptions whose AOI shares area with ``footprint``, whose filters accept
+        ``attrs`` and whose CQL2 filter (if any) accepts the STAC Item ``item()`` (built
+        once, on demand), in creation order."""
+        shape = _as_shape(footprint)
+        cached: list[Mapping[str, Any]] = []
+
+        def once() -> Mapping[str, Any]:
+            if not cached and item is not None:
+                cached.append(item())
+            return cached[0]
+
+        getter = once if item is not None else None
+        return [s for s in self._near(shape) if s.matches(shape, attrs, getter)]
+
+    def candidates(self, footprint: Footprint, attrs: ProductAttributes) -> list[Subscription]:
+        """Subscriptions whose AOI and attribute filters accept a product, CQL2 filters
+        not evaluated (what early selection starts from, before any item exists)."""
+        shape = _as_shape(footprint)
+        return [
+            s for s in self._near(shape) if s.filters.accepts(attrs) and overlaps(s.shape, shape)
+        ]
 
     def match_product(self, product: ProductRecord) -> list[Subscription]:
-        """Subscriptions a product is for."""
-        return self.match(product.shape, product.attributes)
+        """Subscriptions a product is for (CQL2 filters evaluated on its STAC Item)."""
+        return self.match(product.shape, product.attributes, lambda: stac_item_of(product))
 
     def should_focus(self, footprint: Footprint, attrs: ProductAttributes) -> bool:
-        """Whether any subscription wants a burst with this footprint and attributes."""
-        return bool(self.match(footprint, attrs))
+        """Whether any subscription may want a burst with this footprint and attributes
+        (conservative: CQL2 filters, unknown before focusing, count as yes)."""
+        return bool(self.candidates(footprint, attrs))
 
 
 class LiveSubscriptionIndex:
@@ -215,10 +451,14 @@ class LiveSubscriptionIndex:
     ----------
     store
         The subscription store.
+    secrets
+        Load target credentials (the ``deliver`` stage sends with them); ``False`` for
+        matching only (the assembler's early selection).
     """
 
-    def __init__(self, store: SubscriptionStore) -> None:
+    def __init__(self, store: SubscriptionStore, *, secrets: bool = True) -> None:
         self.store = store
+        self.secrets = secrets
         self._revision = -1
         self._index = SubscriptionIndex(())
         self._lock = threading.Lock()
@@ -228,13 +468,22 @@ class LiveSubscriptionIndex:
         with self._lock:
             rev = self.store.revision()
             if rev != self._revision:
-                self._index = SubscriptionIndex(self.store.all())
+                self._index = SubscriptionIndex(self.store.running(secrets=self.secrets))
                 self._revision = rev
             return self._index
 
-    def match(self, footprint: Footprint, attrs: ProductAttributes) -> list[Subscription]:
+    def match(
+        self,
+        footprint: Footprint,
+        attrs: ProductAttributes,
+        item: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> list[Subscription]:
         """See :meth:`SubscriptionIndex.match`."""
-        return self.current().match(footprint, attrs)
+        return self.current().match(footprint, attrs, item)
+
+    def candidates(self, footprint: Footprint, attrs: ProductAttributes) -> list[Subscription]:
+        """See :meth:`SubscriptionIndex.candidates`."""
+        return self.current().candidates(footprint, attrs)
 
     def match_product(self, product: ProductRecord) -> list[Subscription]:
         """See :meth:`SubscriptionIndex.match_product`."""
@@ -271,6 +520,8 @@ def should_focus(
 
 __all__: Sequence[str] = (
     "Clock",
+    "InvalidPageTokenError",
+    "LimitExceededError",
     "LiveSubscriptionIndex",
     "ObjectStoreTarget",
     "ProductFilter",
@@ -287,5 +538,6 @@ __all__: Sequence[str] = (
     "new_subscription",
     "parse_filter",
     "should_focus",
+    "stac_item_of",
     "utc_now",
 )

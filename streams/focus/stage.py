@@ -47,7 +47,7 @@ from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.catalogue.sarparams import sar_parameters_of
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
-from streams.messages.products import ProductAttributes, ProductRecord, make_product_id
+from streams.messages.products import ProductRecord, make_product_id
 
 log = logging.getLogger(__name__)
 
@@ -261,17 +261,3 @@ class FocusWorker(StageBase):
                     "offset": record.offset, "partition": record.partition},
         )  # fmt: skip
         return [event.record(self.events_topic, event.source)]
-
-
-def subscription_filter(index: Any) -> FocusFilter:
-    """A :data:`FocusFilter` asking ``index.should_focus`` (a
-    :class:`streams.subscriptions.LiveSubscriptionIndex`) about the job's predicted
-    footprint; jobs without a predicted footprint are always focused."""
-
-    def wanted(job: JobRecord) -> bool:
-        if job.footprint is None:
-            return True
-        attrs = ProductAttributes(mode=job.mode, swath=job.swath, polarisation=job.polarisation)
-        return bool(index.should_focus(job.footprint, attrs))
-
-    return wanted

@@ -1,11 +1,12 @@
-"""The HTTP API through a real server (uvicorn in a thread) and a real client (httpx)."""
+"""The HTTP API through a real server (uvicorn in a thread) and a real client (httpx).
+
+Callers authenticate with API keys (:mod:`tests.eoport.apihelp`); access control, SSRF
+and the CDSE face have their own files (test_auth, test_ssrf, test_odata).
+"""
 
 from __future__ import annotations
 
 import random
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,17 +15,21 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from eoport.api import ApiState, create_app, open_state
+from eoport.api import ApiState, open_state
 from eoport.config import ApiSettings
 from streams._infra.retry import RetryPolicy
 from streams.deliver.ledger import DeliveryLedger
+from streams.deliver.netguard import NetworkPolicy, parse_networks
+from streams.deliver.policy import TargetPolicy
 from streams.deliver.service import DeliveryService
 from streams.deliver.subscriptions import SqliteSubscriptionStore
 from streams.messages.products import ProductRecord
+from tests.eoport.apihelp import free_port, running_api
 
 T0 = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
+PUBLIC_HOOK = "https://93.184.215.14/hook"
+"""A public address literal: accepted without DNS (nothing is sent to it here)."""
 
 
 def rect(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
@@ -32,13 +37,7 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
 
 
 AOI = {"type": "Polygon", "coordinates": [rect(10, 45, 11, 46)]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+LOCAL = TargetPolicy(NetworkPolicy(parse_networks(["127.0.0.1/32"])))
 
 
 @dataclass
@@ -55,23 +54,17 @@ def api(tmp_path: Path) -> Iterator[Api]:
         DeliveryLedger(tmp_path / "ledger.sqlite"),
         clock=lambda: T0,
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(state=state), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
-        yield Api(client, state, base)
-    server.should_exit = True
-    thread.join(10)
+    with running_api(
+        state, tmp_path, target_allow_networks=["127.0.0.1/32"], max_running_subscriptions=50,
+        max_subscriptions=50,
+    ) as run:  # fmt: skip
+        yield Api(run.client("alice"), state, run.base_url)
+
+
+def listed(api: Api) -> list[dict[str, Any]]:
+    page = api.client.get("/subscriptions").json()
+    subs: list[dict[str, Any]] = page["subscriptions"]
+    return subs
 
 
 def create(api: Api, **over: Any) -> httpx.Response:
@@ -106,7 +99,7 @@ def test_create_list_get_delete(api: Api) -> None:
         filter="Mode eq 'IW' and Polarisation in ('VV','VH')",
         target={
             "kind": "webhook",
-            "url": "https://example.org/hook",
+            "url": PUBLIC_HOOK,
             "username": "u",
             "password": "secret",
         },
@@ -120,8 +113,7 @@ def test_create_list_get_delete(api: Api) -> None:
     assert "secret" not in r.text
     r2 = create(api)
     assert r2.status_code == 201
-    listed = api.client.get("/subscriptions").json()
-    assert [s["id"] for s in listed] == [sub["id"], r2.json()["id"]]
+    assert [s["id"] for s in listed(api)] == [sub["id"], r2.json()["id"]]
     got = api.client.get(f"/subscriptions/{sub['id']}")
     assert got.status_code == 200 and got.json() == sub
     # the store kept the real password for the delivery stage
@@ -135,7 +127,7 @@ def test_create_list_get_delete(api: Api) -> None:
     assert api.client.get(f"/subscriptions/{sub['id']}").status_code == 404
     gone = api.client.delete(f"/subscriptions/{sub['id']}")
     assert gone.status_code == 404 and "no subscription" in gone.json()["detail"]
-    assert len(api.client.get("/subscriptions").json()) == 1
+    assert len(listed(api)) == 1
 
 
 @pytest.mark.parametrize(
@@ -168,7 +160,7 @@ def test_bad_geometry_is_422_with_clear_message(
     r = create(api, aoi=aoi)
     assert r.status_code == 422
     assert r.json()["detail"] == message
-    assert api.client.get("/subscriptions").json() == []
+    assert listed(api) == []
 
 
 def test_bad_filters_and_targets_are_422(api: Api) -> None:
@@ -184,7 +176,9 @@ def test_bad_filters_and_targets_are_422(api: Api) -> None:
 
 def test_pull_queue_and_ack(api: Api, tmp_path: Path) -> None:
     sub_id = create(api).json()["id"]
-    service = DeliveryService(api.state.subscriptions, api.state.ledger, clock=lambda: T0)
+    service = DeliveryService(
+        api.state.subscriptions, api.state.ledger, clock=lambda: T0, target_policy=LOCAL
+    )
     products = [make_product(b) for b in (1, 2, 3)]
     for p in products:
         service.handle(p)
@@ -193,6 +187,8 @@ def test_pull_queue_and_ack(api: Api, tmp_path: Path) -> None:
     assert q["pending"] == 3
     assert [m["product_id"] for m in q["messages"]] == [p.product_id for p in products]
     assert q["messages"][0]["product"]["timeline"]["delivered"] == "2026-11-25T06:00:00Z"
+    item = q["messages"][0]["item"]  # the STAC Item rides with every message
+    assert item["id"] == products[0].product_id and item["type"] == "Feature"
     second = q["messages"][1]["ack_id"]
     r = api.client.post(f"/subscriptions/{sub_id}/ack", json={"ack_id": second})
     assert r.json() == {"acked": 2, "pending": 1}
@@ -203,8 +199,8 @@ def test_pull_queue_and_ack(api: Api, tmp_path: Path) -> None:
     )
     assert r.json() == {"acked": 1, "pending": 0}
     assert api.client.post(f"/subscriptions/{sub_id}/ack", json={"ack_id": "x"}).status_code == 400
-    hook = create(api, target={"kind": "webhook", "url": "http://127.0.0.1:9/h"}).json()["id"]
-    assert api.client.get(f"/subscriptions/{hook}/queue").status_code == 409
+    store = create(api, target={"kind": "objectstore", "prefix": "file:///srv/x"})
+    assert store.status_code == 403  # no prefix granted in this deployment
     assert api.client.get("/subscriptions/nope/queue").status_code == 404
 
 
@@ -218,16 +214,22 @@ def test_failed_deliveries_visible_and_retryable(api: Api) -> None:
         clock=lambda: T0,
         policy=RetryPolicy(max_attempts=1),
         rng=random.Random(1),
+        target_policy=LOCAL,
     )
     product = make_product(7)
     (attempt,) = service.handle(product)
     service.close()
     assert attempt.status == "failed"
-    rows = api.client.get(f"/subscriptions/{sub_id}/deliveries").json()
-    assert len(rows) == 1
+    page = api.client.get(f"/subscriptions/{sub_id}/deliveries").json()
+    rows = page["deliveries"]
+    assert len(rows) == 1 and page["next"] is None
     assert rows[0]["status"] == "failed" and rows[0]["product_id"] == product.product_id
     assert "unreachable" in rows[0]["error"]
-    assert api.client.get(f"/subscriptions/{sub_id}/deliveries?status=delivered").json() == []
+    delivered = api.client.get(f"/subscriptions/{sub_id}/deliveries?status=delivered").json()
+    assert delivered["deliveries"] == []
+    # CDSE: after the push attempts the notification waits in the pull queue
+    q = api.client.get(f"/subscriptions/{sub_id}/queue").json()
+    assert [m["product_id"] for m in q["messages"]] == [product.product_id]
     r = api.client.post(f"/subscriptions/{sub_id}/deliveries/{product.product_id}/retry")
     assert r.status_code == 202 and r.json()["status"] == "pending"
     assert api.client.post(f"/subscriptions/{sub_id}/deliveries/nope/retry").status_code == 404

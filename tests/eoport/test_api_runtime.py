@@ -16,6 +16,7 @@ from eoport.config import ApiSettings, DeliverySettings, TopicNames
 from streams._infra.bus import KafkaBus
 from streams._infra.ports import find_free_port
 from streams.deliver import build_deliverer
+from streams.deliver.apikeys import create_api_key
 from streams.messages.products import ProductRecord
 
 
@@ -75,7 +76,11 @@ def test_subscription_to_pull_queue_end_to_end(
     try:
         while not server.started:
             time.sleep(0.02)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{api_settings.port}", timeout=10)
+        key = create_api_key(tmp_path / "var" / "state" / "subscriptions.sqlite", "e2e")
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{api_settings.port}", timeout=10,
+            headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
         aoi = {
             "type": "Polygon",
             "coordinates": [[[10, 45], [11, 45], [11, 46], [10, 46], [10, 45]]],
@@ -98,7 +103,7 @@ def test_subscription_to_pull_queue_end_to_end(
         assert [m["product_id"] for m in q["messages"]] == [p.product_id for p in sent]
         latency = [ProductRecord.model_validate(m["product"]).latency_s() for m in q["messages"]]
         assert all(x is not None and 2.0 <= x < 60.0 for x in latency)
-        rows = client.get(f"/subscriptions/{sub_id}/deliveries").json()
+        rows = client.get(f"/subscriptions/{sub_id}/deliveries").json()["deliveries"]
         assert sorted(r["status"] for r in rows) == ["delivered", "delivered"]
         assert client.post(
             f"/subscriptions/{sub_id}/ack", json={"ack_id": q["messages"][1]["ack_id"]}

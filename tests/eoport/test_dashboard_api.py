@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +120,16 @@ def test_events_and_map(api: tuple[str, SynthPass, ApiState]) -> None:
     assert feature_kinds.count("footprint") == 10 and feature_kinds.count("aoi") == 1
     aoi = next(f for f in fc["features"] if f["properties"]["kind"] == "aoi")
     assert aoi["geometry"] == AOI and aoi["properties"]["name"] == "Po valley"
+
+
+def test_aois_are_private_unless_the_policy_publishes_them(
+    api: tuple[str, SynthPass, ApiState],
+) -> None:
+    _, _, state = api
+    view = TimelineView(Path(tempfile.mkdtemp()) / "empty.sqlite")
+    with serve_dashboard(view, state, public_aois=False) as url:
+        fc = get(url, "/dashboard/api/map")  # an anonymous caller
+        assert [f for f in fc["features"] if f["properties"]["kind"] == "aoi"] == []
 
 
 def test_snapshot_equals_the_endpoints_and_streams_live(

@@ -26,7 +26,10 @@ def test_demo_json_reports_products_deliveries_and_latency(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["complete"] is True
     assert summary["mode"] == "IW"
-    assert summary["products"] == summary["jobs"] == 3  # IW1, IW2, IW3 bursts of one cycle
+    # early data selection: of the IW1, IW2, IW3 bursts of the cycle only IW2 holds the
+    # subscribed AOIs; the two others stay raw (focusable on request)
+    assert summary["products"] == summary["jobs"] == summary["bursts_focused"] == 1
+    assert summary["bursts_skipped"] == 2 and len(summary["skipped_keys"]) == 2
     # one target per AOI, both inside the IW2 burst: one delivery per subscription
     assert summary["delivered"] == summary["expected_deliveries"] == 2
     assert summary["webhook_received"] == 1
@@ -39,7 +42,8 @@ def test_demo_json_reports_products_deliveries_and_latency(
     # the stream keys are the ESA burst IDs the simulator planned for the demo's track
     acq = plan_acquisition("IW", DEMO_CENTER, 3.0, relative_orbit=DEMO_RELATIVE_ORBIT)
     labels = sorted(acq.burst_label(b) for b in acq.bursts)
-    assert summary["burst_labels"] == labels and labels[0].startswith("t117_")
-    assert summary["burst_keys"] == sorted(
-        f"05A5A5/{b.swath.name}/VV/{b.burst_id}" for b in acq.bursts
-    )
+    assert labels[0].startswith("t117_")
+    assert summary["burst_labels"] == [x for x in labels if x.endswith("_iw2")]
+    keys = sorted(f"05A5A5/{b.swath.name}/VV/{b.burst_id}" for b in acq.bursts)
+    assert summary["burst_keys"] == [k for k in keys if "/IW2/" in k]
+    assert sorted(summary["burst_keys"] + summary["skipped_keys"]) == keys

@@ -24,6 +24,8 @@ from streams._infra.retry import RetryPolicy
 from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams._infra.s3server import LocalS3Server
 from streams.deliver.ledger import DeliveryLedger, DeliveryStatus, InvalidAckIdError
+from streams.deliver.netguard import NetworkPolicy, parse_networks
+from streams.deliver.policy import TargetPolicy
 from streams.deliver.service import DeliveryService
 from streams.deliver.stage import Deliverer
 from streams.deliver.subscriptions import SqliteSubscriptionStore, Subscription, SubscriptionSpec
@@ -55,6 +57,16 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+
+    @property
+    def item(self) -> dict[str, Any]:
+        """The notification: the product's STAC Item."""
+        item: dict[str, Any] = json.loads(self.body)
+        return item
+
+    @property
+    def burst_id(self) -> int:
+        return int(self.item["properties"]["eoport:burst_key"].rsplit("/", 1)[1])
 
 
 @dataclass
@@ -172,10 +184,19 @@ class Env:
 POLICY = RetryPolicy(max_attempts=4, base_delay_s=10.0, max_delay_s=100.0, jitter=0.5)
 
 
+def local_policy(tmp: Path) -> TargetPolicy:
+    """Test targets: the loopback receivers and prefixes under the test directory."""
+    return TargetPolicy(
+        NetworkPolicy(parse_networks(["127.0.0.1/32"])),
+        (f"file://{tmp}/", "s3://eoport-deliveries/"),
+    )
+
+
 def new_service(env: Env, policy: RetryPolicy, s3: Any = None) -> DeliveryService:
     return DeliveryService(
-        env.store, env.ledger, policy=policy, clock=env.clock, rng=random.Random(7), s3=s3
-    )
+        env.store, env.ledger, policy=policy, clock=env.clock, rng=random.Random(7), s3=s3,
+        target_policy=local_policy(env.tmp),
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -204,9 +225,9 @@ def test_webhook_delivery_with_basic_auth(env: Env, receiver: WebhookReceiver) -
     req = receiver.requests[0]
     assert req.path == "/hook"
     assert req.headers["Idempotency-Key"] == f"{sub.id}:{product.product_id}"
-    body = ProductRecord.from_bytes(req.body)
-    assert body.product_id == product.product_id
-    assert body.timeline["delivered"] == env.clock.now
+    item = req.item
+    assert item["id"] == product.product_id and item["type"] == "Feature"
+    assert item["properties"]["eoport:timeline"]["delivered"] == "2026-11-25T06:00:05Z"
     row = env.ledger.get(sub.id, product.product_id)
     assert row is not None and row.status is DeliveryStatus.DELIVERED
     assert row.attempt == 1 and row.delivered_at == env.clock.now
@@ -274,6 +295,7 @@ def test_endpoint_down_fails_after_budget_kept_and_retryable(
     sub = env.subscribe({"kind": "webhook", "url": f"http://127.0.0.1:{port}/hook"})
     product = make_product()
     (a,) = env.service.handle(product)
+    assert POLICY.max_attempts is not None
     for _ in range(POLICY.max_attempts - 1):
         assert a.status is DeliveryStatus.PENDING and a.next_retry is not None
         env.clock.now = a.next_retry
@@ -356,7 +378,7 @@ def test_ledger_survives_restart(env: Env, receiver: WebhookReceiver) -> None:
     (again,) = env.service.retry_due()
     assert again.status is DeliveryStatus.DELIVERED and again.attempt == 2
     assert env.service.handle(pending) == []
-    assert sorted(ProductRecord.from_bytes(r.body).burst_id for r in receiver.requests) == [1, 2]
+    assert sorted(r.burst_id for r in receiver.requests) == [1, 2]
     assert env.ledger.counts()[DeliveryStatus.DELIVERED] == 2
     assert {a.product_id for a in env.ledger.entries(sub.id)} == {
         delivered.product_id,
@@ -417,7 +439,8 @@ def test_objectstore_copy_to_s3(env: Env, s3_server: LocalS3Server) -> None:
     product = make_product(url=write_source(env.tmp, data), size_bytes=len(data))
     env.service.close()
     env.service = new_service(env, POLICY, s3=s3_server.endpoint)
-    env.subscribe({"kind": "objectstore", "prefix": f"{bucket}user-a"})
+    env.subscribe({"kind": "objectstore", "prefix": f"{bucket}user-a",
+                   "access_key": "user-a", "secret_key": "user-a-secret"})  # fmt: skip
     (a,) = env.service.handle(product)
     assert a.status is DeliveryStatus.DELIVERED, a.error
     store = ObjectStore(f"{bucket}user-a", s3=s3_server.endpoint)
@@ -529,18 +552,18 @@ def test_deliver_stage_commits_after_ledger_and_never_duplicates(
     policy = RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.0)
 
     def service() -> DeliveryService:
-        return DeliveryService(store, ledger, policy=policy)
+        return DeliveryService(store, ledger, policy=policy, target_policy=local_policy(tmp_path))
 
     thread, stop, _ = run_in_thread(bus, "eoport-delivery-test", topic, service(), deliveries, dlq)
     wait_for(lambda: len(receiver.requests) == 5)
     wait_for(lambda: group_lag(bus, "eoport-delivery-test", topic).total == 0)
     stop.set()
     thread.join(10)
-    got = sorted(ProductRecord.from_bytes(r.body).burst_id for r in receiver.requests)
+    got = sorted(r.burst_id for r in receiver.requests)
     assert got == [1, 2, 3, 4, 5]
     for r in receiver.requests:
-        body = ProductRecord.from_bytes(r.body)
-        assert "kafka_append" in body.timeline and "delivered" in body.timeline
+        timeline = r.item["properties"]["eoport:timeline"]
+        assert "kafka_append" in timeline and "delivered" in timeline
     # the same group resumes after the committed offsets: only the new product arrives
     new = make_product(burst_id=6)
     producer.send(topic, new.key, new.to_bytes())

@@ -222,3 +222,80 @@ def test_index_many_subscriptions_matches_exactly() -> None:
     hits = index.match(box(3.25, 7.25, 5.75, 8.75), IW2_VV)
     cells = sorted((int(s.shape.bounds[0]), int(s.shape.bounds[1])) for s in hits)
     assert cells == [(3, 7), (3, 8), (4, 7), (4, 8), (5, 7), (5, 8)]
+
+
+# ---------------------------------------------------------------- CQL2 filters, owners, paging
+
+
+def product(pol: str = "VV", swath: str = "IW2", x0: float = 10.2) -> Any:
+    from streams.messages.products import ProductRecord
+
+    return ProductRecord.model_validate(
+        {
+            "burst_key": f"1/{swath}/{pol}/5", "processing_version": "0.1.0", "mode": "IW",
+            "swath": swath, "polarisation": pol, "burst_id": 5, "data_take_id": 1,
+            "footprint": polygon(x0, 45.2, x0 + 0.2, 45.4), "relative_orbit": 117,
+            "sensing_start": "2026-11-25T05:59:57Z", "sensing_stop": "2026-11-25T05:59:59Z",
+            "url": "file:///x/p.h5", "size_bytes": 1,
+        }
+    )  # fmt: skip
+
+
+def test_cql2_filter_evaluated_on_the_stac_item() -> None:
+    vh_track = {
+        "op": "and",
+        "args": [
+            {"op": "a_contains", "args": [{"property": "sar:polarizations"}, ["VH"]]},
+            {"op": "=", "args": [{"property": "sat:relative_orbit"}, 117]},
+        ],
+    }
+    s = sub(polygon(10, 45, 11, 46), filter=vh_track)
+    assert s.filter == vh_track and s.cql2 is not None
+    index = SubscriptionIndex([s])
+    assert index.match_product(product("VH")) == [s]
+    assert index.match_product(product("VV")) == []
+    assert index.match_product(product("VH", x0=20.0)) == []  # the AOI still applies
+    # without an item to evaluate, a CQL2 subscription matches nothing
+    assert index.match(product("VH").shape, product("VH").attributes) == []
+    assert index.should_focus(product("VH").shape, product("VH").attributes)  # conservative
+    again = Subscription.model_validate_json(s.storage_json())
+    assert again.filter == vh_track and again.cql2 is not None
+    with pytest.raises(ValidationError, match="eoport:colour"):
+        spec(polygon(0, 0, 1, 1), filter={"op": "=", "args": [{"property": "eoport:colour"}, 1]})
+    with pytest.raises(ValidationError, match="filter"):
+        spec(polygon(0, 0, 1, 1), filter={"op": "frobnicate", "args": []})
+
+
+def test_total_positions_bounded_before_geometry() -> None:
+    from streams.deliver.models import count_positions
+
+    ring = rect(0, 0, 1, 1)
+    assert count_positions([[ring], [ring]]) == 10
+    with pytest.raises(ValueError, match="more than 8 positions"):
+        count_positions([[ring], [ring]], limit=8)
+
+
+def test_url_credentials_moved_out_of_the_url() -> None:
+    s = sub(polygon(0, 0, 1, 1), target={"kind": "webhook", "url": "https://a%40b:p%3Aw@x.org:8443/h"})
+    assert s.target.url == "https://x.org:8443/h"  # type: ignore[union-attr]
+    assert s.target.username == "a@b"  # type: ignore[union-attr]
+    assert s.target.password.get_secret_value() == "p:w"  # type: ignore[union-attr]
+    assert "p:w" not in json.dumps(s.public_dict())
+
+
+def test_store_pages_by_owner(tmp_path: Path) -> None:
+    store = SqliteSubscriptionStore(tmp_path / "subs.sqlite")
+    mine = []
+    for i in range(5):
+        s = new_subscription(spec(polygon(0, 0, 1, 1)), clock=lambda: T0, owner="me")
+        store.add(s)
+        mine.append(s.id)
+        store.add(new_subscription(spec(polygon(0, 0, 1, 1)), clock=lambda: T0, owner=f"o{i}"))
+    page, token = store.page("me", 2)
+    seen = [s.id for s in page]
+    while token is not None:
+        page, token = store.page("me", 2, token)
+        seen += [s.id for s in page]
+    assert sorted(seen) == sorted(mine) and len(seen) == 5
+    assert len(store.page(None, 100)[0]) == 10
+    assert store.count_for_owner("me") == {"active": 5}

@@ -38,6 +38,7 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from eoport.api.auth import optional_user, security_of
 from eoport.api.deps import TimelineDep
 from streams.timeline.metrics import register_collector
 from streams.timeline.schemas import (
@@ -89,12 +90,20 @@ PassQuery = Annotated[
 
 
 def _aois(request: Request) -> list[dict[str, Any]]:
+    """The AOIs the caller may see: all for an admin (or when the policy makes them
+    public), the caller's own otherwise, none for an anonymous caller."""
     state = getattr(request.app.state, "eoport", None)
     subscriptions = getattr(state, "subscriptions", None)
     if subscriptions is None:
         return []
+    public = security_of(request).policy.dashboard_public_aois
+    user = optional_user(request)
+    if user is None and not public:
+        return []
     features = []
     for sub in subscriptions.all():
+        if not public and user is not None and not user.may_access(sub.owner):
+            continue
         features.append(
             {
                 "type": "Feature",

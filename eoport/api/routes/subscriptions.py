@@ -1,9 +1,13 @@
-"""Routes of ``/subscriptions``: CRUD, delivery ledger, pull queue (CDSE-like).
+"""Routes of ``/subscriptions``: CRUD, delivery ledger, pull queue (native face).
 
-The conventions follow the CDSE Subscriptions API users know: create
-/ list / delete subscriptions, push to an endpoint with basic auth and retries, or a pull
-queue whose messages are acknowledged by AckId, acknowledging one acknowledging every
-earlier one.
+Every route needs an authenticated caller (:mod:`eoport.api.auth`). A subscription
+belongs to the caller that created it: others get 404 for it (as if it did not exist),
+admins see and change every subscription. Lists are paged (``limit`` and the ``next``
+token of the previous page). Targets are checked against the deployment's policy when
+created: a webhook that resolves to a non-public address answers 422, an object-store
+prefix not granted to the caller 403; per-user limits (running and total
+subscriptions) 403. The CDSE-compatible face of the same subscriptions is
+:mod:`eoport.api.routes.odata`.
 """
 
 from __future__ import annotations
@@ -13,16 +17,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from eoport.api.auth import ApiPolicy, PolicyDep, Principal, UserDep
 from eoport.api.deps import ApiState, StateDep
-from streams.deliver.ledger import DeliveryNotFoundError, DeliveryStatus, InvalidAckIdError
+from streams.deliver.ledger import (
+    DeliveryNotFoundError,
+    DeliveryStatus,
+    InvalidAckIdError,
+    InvalidEntryTokenError,
+)
+from streams.deliver.netguard import BlockedTargetError
+from streams.deliver.policy import ForbiddenPrefixError, LimitExceededError
 from streams.deliver.subscriptions import (
+    InvalidPageTokenError,
     QueueTarget,
     Subscription,
     SubscriptionNotFoundError,
     SubscriptionSpec,
     SubscriptionStatus,
+    WebhookTarget,
     new_subscription,
 )
+
+MAX_PAGE = 1000
+"""Largest ``limit`` of a list."""
 
 
 class SubscriptionPatch(BaseModel):
@@ -37,22 +54,36 @@ class SubscriptionPatch(BaseModel):
 class AckRequest(BaseModel):
     """Body of ``POST /subscriptions/{id}/ack``."""
 
-    ack_id: str = Field(min_length=1, description="AckId of the last message to acknowledge")
+    model_config = ConfigDict(extra="forbid")
+
+    ack_id: str = Field(
+        min_length=1, max_length=40, description="AckId of the last message to acknowledge"
+    )
 
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-def load(state: ApiState, sub_id: str) -> Subscription:
+# ---------------------------------------------------------------------------- helpers
+# (shared with the CDSE face, eoport.api.routes.odata)
+
+
+def load(state: ApiState, sub_id: str, user: Principal) -> Subscription:
+    """The subscription if ``user`` may see it; 404 otherwise (not found or not theirs)."""
     try:
-        return state.subscriptions.get(sub_id)
-    except SubscriptionNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        sub = state.subscriptions.get(sub_id)
+    except SubscriptionNotFoundError:
+        sub = None
+    if sub is None or not user.may_access(sub.owner):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return sub
 
 
-def queue_of(state: ApiState, sub_id: str) -> Subscription:
-    sub = load(state, sub_id)
-    if not isinstance(sub.target, QueueTarget):
+def queue_of(state: ApiState, sub_id: str, user: Principal) -> Subscription:
+    """A subscription with a pull queue (queue targets, and webhooks whose failed
+    notifications wait there)."""
+    sub = load(state, sub_id, user)
+    if not isinstance(sub.target, QueueTarget | WebhookTarget):
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"subscription {sub_id!r} delivers to {sub.target.kind}, not to a pull queue",
@@ -60,39 +91,89 @@ def queue_of(state: ApiState, sub_id: str) -> Subscription:
     return sub
 
 
+def check_target(policy: ApiPolicy, sub: Subscription) -> None:
+    """422 for a target the network policy refuses, 403 for a prefix not granted."""
+    try:
+        policy.targets.check(sub.target, sub.owner)
+    except BlockedTargetError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except ForbiddenPrefixError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+
+
+def store(state: ApiState, policy: ApiPolicy, sub: Subscription) -> None:
+    """Write ``sub`` within the owner's limits (403 naming the limit otherwise)."""
+    try:
+        state.subscriptions.add(sub, limits=policy.limits)
+    except LimitExceededError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+
+
+def owner_filter(user: Principal, owner: str | None) -> str | None:
+    """Whose subscriptions a list shows: the caller's; an admin's choice (all: ``None``)."""
+    if user.admin:
+        return owner
+    return user.subject
+
+
+def bad_token(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
+
+
+# ---------------------------------------------------------------------------- routes
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create(state: StateDep, spec: SubscriptionSpec) -> dict[str, Any]:
-    """Create a subscription; 422 names what is wrong with the AOI or filters."""
-    sub = new_subscription(spec, clock=state.clock)
-    state.subscriptions.add(sub)
+def create(
+    state: StateDep, user: UserDep, policy: PolicyDep, spec: SubscriptionSpec
+) -> dict[str, Any]:
+    """Create a subscription owned by the caller; 422 names what is wrong with the AOI,
+    filter or target, 403 a prefix not granted or a limit reached."""
+    sub = new_subscription(spec, clock=state.clock, owner=user.subject)
+    check_target(policy, sub)
+    store(state, policy, sub)
     return sub.public_dict()
 
 
 @router.get("")
-def list_all(state: StateDep) -> list[dict[str, Any]]:
-    """Every subscription, oldest first (passwords masked)."""
-    return [s.public_dict() for s in state.subscriptions.all()]
+def list_page(
+    state: StateDep,
+    user: UserDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    token: Annotated[str | None, Query(max_length=512)] = None,
+    owner: Annotated[str | None, Query(max_length=256, description="admins only")] = None,
+) -> dict[str, Any]:
+    """The caller's subscriptions (admins: everyone's, or ``owner``'s), oldest first,
+    one page: ``{"subscriptions": [...], "next": token or null}`` (secrets masked)."""
+    try:
+        subs, nxt = state.subscriptions.page(owner_filter(user, owner), limit, token)
+    except InvalidPageTokenError as exc:
+        raise bad_token(exc) from None
+    return {"subscriptions": [s.public_dict() for s in subs], "next": nxt}
 
 
 @router.get("/{sub_id}")
-def get(state: StateDep, sub_id: str) -> dict[str, Any]:
+def get(state: StateDep, user: UserDep, sub_id: str) -> dict[str, Any]:
     """One subscription."""
-    return load(state, sub_id).public_dict()
+    return load(state, sub_id, user).public_dict()
 
 
 @router.patch("/{sub_id}")
-def patch(state: StateDep, sub_id: str, change: SubscriptionPatch) -> dict[str, Any]:
-    """Pause or resume a subscription (``status``), or rename it."""
-    sub = load(state, sub_id)
+def patch(
+    state: StateDep, user: UserDep, policy: PolicyDep, sub_id: str, change: SubscriptionPatch
+) -> dict[str, Any]:
+    """Pause, resume or cancel a subscription (``status``), or rename it."""
+    sub = load(state, sub_id, user)
     update = change.model_dump(exclude_unset=True, exclude_none=True)
     updated = sub.model_copy(update=update)
-    state.subscriptions.add(updated)
+    store(state, policy, updated)
     return updated.public_dict()
 
 
 @router.delete("/{sub_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(state: StateDep, sub_id: str) -> Response:
+def delete(state: StateDep, user: UserDep, sub_id: str) -> Response:
     """Delete a subscription and its pull queue (its ledger entries stay)."""
+    load(state, sub_id, user)
     try:
         state.subscriptions.delete(sub_id)
     except SubscriptionNotFoundError as exc:
@@ -104,20 +185,26 @@ def delete(state: StateDep, sub_id: str) -> Response:
 @router.get("/{sub_id}/deliveries")
 def deliveries(
     state: StateDep,
+    user: UserDep,
     sub_id: str,
     status_filter: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[dict[str, Any]]:
-    """The subscription's delivery ledger, newest attempt first."""
-    load(state, sub_id)
-    rows = state.ledger.entries(sub_id, status_filter, limit)
-    return [r.model_dump(mode="json") for r in rows]
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    token: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    """The subscription's delivery ledger, newest attempt first, one page:
+    ``{"deliveries": [...], "next": token or null}``."""
+    load(state, sub_id, user)
+    try:
+        rows, nxt = state.ledger.entries_page(sub_id, status_filter, limit, token)
+    except InvalidEntryTokenError as exc:
+        raise bad_token(exc) from None
+    return {"deliveries": [r.model_dump(mode="json") for r in rows], "next": nxt}
 
 
 @router.post("/{sub_id}/deliveries/{product_id}/retry", status_code=status.HTTP_202_ACCEPTED)
-def retry(state: StateDep, sub_id: str, product_id: str) -> dict[str, Any]:
+def retry(state: StateDep, user: UserDep, sub_id: str, product_id: str) -> dict[str, Any]:
     """Ask for a new attempt of a failed delivery (fresh retry budget)."""
-    load(state, sub_id)
+    load(state, sub_id, user)
     try:
         row = state.ledger.request_retry(sub_id, product_id, state.clock())
     except DeliveryNotFoundError as exc:
@@ -128,29 +215,33 @@ def retry(state: StateDep, sub_id: str, product_id: str) -> dict[str, Any]:
 @router.get("/{sub_id}/queue")
 def queue(
     state: StateDep,
+    user: UserDep,
     sub_id: str,
-    max_messages: Annotated[int, Query(alias="max", ge=1, le=1000)] = 100,
+    max_messages: Annotated[int, Query(alias="max", ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """Oldest unacknowledged messages of a pull-queue subscription (left in place
-    until acknowledged)."""
-    queue_of(state, sub_id)
+    """Oldest unacknowledged messages of the subscription's pull queue (left in place
+    until acknowledged), each with the product record and its STAC Item (``item``)."""
+    queue_of(state, sub_id, user)
     messages = state.ledger.queue_pull(sub_id, max_messages)
+    stats = state.ledger.queue_stats(sub_id)
     return {
         "messages": [m.model_dump(mode="json") for m in messages],
-        "pending": state.ledger.queue_size(sub_id),
+        "pending": stats.length,
+        "dropped": stats.dropped,
     }
 
 
 @router.post("/{sub_id}/ack")
 def ack(
     state: StateDep,
+    user: UserDep,
     sub_id: str,
     body: Annotated[AckRequest | None, Body()] = None,
-    ack_id_query: Annotated[str | None, Query(alias="AckId")] = None,
+    ack_id_query: Annotated[str | None, Query(alias="AckId", max_length=40)] = None,
 ) -> dict[str, Any]:
     """Acknowledge a message and every earlier one (body ``{"ack_id": ...}`` or
     query ``?AckId=...``)."""
-    queue_of(state, sub_id)
+    queue_of(state, sub_id, user)
     ack_id = body.ack_id if body is not None else ack_id_query
     if ack_id is None:
         raise HTTPException(

@@ -15,18 +15,24 @@ from fastapi import FastAPI
 
 from eoport.api.deps import ApiState
 from eoport.api.main import create_app
+from eoport.config import ApiSettings
 from streams import find_free_port
-from streams._infra.settings import CommonSettings
 from streams.timeline.view import TimelineView
 
 
 @contextmanager
-def serve_dashboard(view: TimelineView | None, state: ApiState) -> Iterator[str]:
+def serve_dashboard(
+    view: TimelineView | None, state: ApiState, *, public_aois: bool = True
+) -> Iterator[str]:
     """Yield the base URL of a running API serving ``view`` at ``/dashboard`` (``None``:
     an API without a timeline). The timeline's gauges are not exported by the API (tests
-    register their own collector); the API's other stores live in a temporary directory."""
+    register their own collector); the API's other stores live in a temporary directory;
+    ``public_aois``: the map shows every AOI to anonymous callers (as in the demo)."""
     with tempfile.TemporaryDirectory(prefix="eoport-api-") as tmp:
-        settings = CommonSettings(state_dir=Path(tmp))
+        settings = ApiSettings(
+            state_dir=Path(tmp), dashboard_public_aois=public_aois, index_products=False,
+            run_timeline=False,
+        )  # fmt: skip
         app = create_app(settings, state=state, timeline=view, timeline_metrics=False)
         if view is None:
             app.state.timeline = None  # create_app opened the (empty) one of ``settings``
