@@ -105,9 +105,22 @@ class DemoSettings(CommonSettings):
     """
 
     client_id: str = "eoport-demo"
-    broker_storage: Literal["memory", "s3"] = "memory"
+    broker_storage: Literal["memory", "s3"] = Field(
+        default="memory",
+        description="memory: a broker crash loses the pass; s3: a local S3 server keeps "
+        "the broker's data across a broker crash",
+    )
     speedup: float = Field(default=1.0, gt=0)
-    focus_workers: int = Field(default=1, ge=1, le=24)
+    focus_workers: int = Field(default=1, ge=1, le=24, description="threads, no autoscale")
+    focus: Literal["subscriptions", "all"] = Field(
+        default="subscriptions",
+        description="focus only bursts a subscription wants (early selection), or all",
+    )
+    autoscale: str | None = Field(
+        default="1..2",
+        description="MIN..MAX focusing worker processes scaled with the backlog "
+        "(none: focus_workers threads)",
+    )
     work_dir: str | None = Field(
         default=None, description="where the demo keeps its data (default: a new temp dir)"
     )

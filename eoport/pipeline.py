@@ -22,7 +22,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +35,9 @@ import numpy as np
 
 from eoport.api.deps import ApiState
 from eoport.api.server import make_server
+from eoport.autoscale import focus_pool
 from eoport.config import ApiSettings
+from operators.local import LocalScaler
 from sar.l0.radar import packet_time
 from sar.sim.datatake import SimulatedDatatake, simulate_datatake
 from sar.sim.scene import Target
@@ -43,8 +46,13 @@ from streams import (
     CommonSettings,
     KafkaBus,
     LocalBroker,
+    LocalS3Server,
     ObjectStore,
+    OutgoingRecord,
+    Record,
+    RuntimeConfig,
     SettingsT,
+    StageBase,
     StageRuntime,
     derive_settings,
     ensure_topics,
@@ -65,6 +73,7 @@ from streams.deliver.subscriptions import LiveSubscriptionIndex, SubscriptionInd
 from streams.focus import FocusWorker, FocusWorkerSettings, build_focus_worker
 from streams.ingest.manifest import manifest_record, pass_manifest
 from streams.ingest.replay import ReplayReport, replay_pass
+from streams.messages.events import EventRecord
 from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
 from streams.timeline import build_timeline
@@ -94,18 +103,19 @@ def aoi_box(lat: float, lon: float, half_deg: float = 0.004) -> dict[str, Any]:
 
 
 def simulate_pass(
-    mode: str = "IW", duration_s: float = 3.0, n_samples: int = 4096, seed: int = 1,
-    relative_orbit: int = DEMO_RELATIVE_ORBIT,
+    mode: str = "IW", duration_s: float = 3.0, n_samples: int | None = 4096, seed: int = 1,
+    relative_orbit: int = DEMO_RELATIVE_ORBIT, pol: str = "VV",
 ) -> SimulatedDatatake:  # fmt: skip
     """The demo pass: ``mode`` over :data:`DEMO_CENTER` with :data:`DEMO_TARGETS`.
 
     IW by default (one 2.758 s burst cycle: IW1, IW2, IW3 bursts; 4096 samples hold the
-    longest IW pulse, 3372 samples in IW1); ``S6`` stripmap (2478-sample pulse) gives
-    overlapping blocks instead.
+    longest IW pulse, 3372 samples in IW1; ``None``: the full echo window, ~21,000-25,000
+    samples); ``S6`` stripmap (2478-sample pulse) gives overlapping blocks instead;
+    ``pol`` ``VV+VH`` (or ``HH+HV``) simulates both receive channels, interleaved.
     """
     return simulate_datatake(
         mode, DEMO_CENTER, duration_s, list(DEMO_TARGETS), n_samples=n_samples, seed=seed,
-        relative_orbit=relative_orbit,
+        relative_orbit=relative_orbit, pol=pol,
     )  # fmt: skip
 
 
@@ -172,6 +182,13 @@ class PipelineResult:
     """Each replayed pass against its manifest (what the station sent)."""
     skipped: list[str] = field(default_factory=list)
     """Bursts early selection did not focus (raw data kept; focusable on request)."""
+    burst_latencies_s: list[float] = field(default_factory=list)
+    """Sensing stop -> product written, per focused burst, s."""
+    stage_p95_s: dict[str, float] = field(default_factory=dict)
+    workers_over_time: list[tuple[float, int]] = field(default_factory=list)
+    """(seconds since the replay started, focusing workers running) at every change."""
+    backlog_peak: tuple[int, float] | None = None
+    """Largest ``focus-jobs`` backlog seen by the autoscaler: (bursts, seconds of sensing)."""
 
     @property
     def accounted(self) -> bool:
@@ -195,7 +212,16 @@ class PipelineResult:
             "latency_p95_s": pct(self.latencies_s, 95),
             "pipeline_latency_p50_s": pct(self.pipeline_latencies_s, 50),
             "pipeline_latency_p95_s": pct(self.pipeline_latencies_s, 95),
+            "burst_latency_p50_s": pct(self.burst_latencies_s, 50),
+            "burst_latency_p95_s": pct(self.burst_latencies_s, 95),
+            "burst_latency_max_s": pct(self.burst_latencies_s, 100),
             "stage_p50_s": {k: round(v, 3) for k, v in self.stage_s.items()},
+            "stage_p95_s": {k: round(v, 3) for k, v in self.stage_p95_s.items()},
+            "workers_over_time": [[round(t, 1), n] for t, n in self.workers_over_time],
+            "backlog_peak_bursts": None if self.backlog_peak is None else self.backlog_peak[0],
+            "backlog_peak_s": (
+                None if self.backlog_peak is None else round(self.backlog_peak[1], 1)
+            ),
             "gaps": self.gaps,
             "errors": self.errors,
             "events": self.events,
@@ -265,6 +291,28 @@ def secure_api(app: Any, settings: ApiSettings, producer_settings: Any = None) -
         bursts.install_refocus(app, producer_settings or settings)
 
 
+class _Outcomes(StageBase):
+    """What the pipeline learns from ``l1-products`` and ``events``: products and failed
+    bursts, wherever the focusing workers run (threads here, or processes)."""
+
+    name = "outcomes"
+
+    def __init__(self, products_topic: str, pipeline: LocalPipeline) -> None:
+        self.products_topic = products_topic
+        self.pipeline = pipeline
+        self.failed_keys: set[str] = set()
+
+    def handle(self, record: Record, now: float) -> Sequence[OutgoingRecord]:
+        if record.topic == self.products_topic:
+            self.pipeline._product(ProductRecord.from_bytes(record.value))
+        else:
+            event = EventRecord.from_bytes(record.value)
+            if event.kind == "focus-failed":
+                with self.pipeline._lock:
+                    self.failed_keys.add(event.source)
+        return ()
+
+
 class LocalPipeline:
     """Every stage of the chain on this machine (threads), against a real broker.
 
@@ -283,6 +331,14 @@ class LocalPipeline:
         An already running local broker to use (tests that restart it).
     focus_workers
         Focusing workers (threads).
+    broker_storage
+        Storage of the local broker this pipeline starts: ``memory`` (fast; a broker
+        crash loses what it held) or ``s3`` (a local S3 server, moto, in this process:
+        the broker's topics and offsets survive a broker crash and restart).
+    autoscale
+        ``(min, max)``: focusing workers as processes (``eoport run focus``) started and
+        stopped with the backlog by the operator's policy (:mod:`eoport.autoscale`)
+        instead of ``focus_workers`` threads.
     api
         Also serve the HTTP API (on a free port).
     start_workers
@@ -304,6 +360,8 @@ class LocalPipeline:
         broker: LocalBroker | None = None,
         bootstrap_servers: str | None = None,
         focus_workers: int = 1,
+        autoscale: tuple[int, int] | None = None,
+        broker_storage: str = "memory",
         api: bool = True,
         start_workers: bool = True,
         **stage: Any,
@@ -314,6 +372,11 @@ class LocalPipeline:
         self.broker = broker
         self.bootstrap_servers = bootstrap_servers
         self.focus_workers = focus_workers
+        self.autoscale = autoscale
+        self.broker_storage = broker_storage
+        self._s3: LocalS3Server | None = None
+        self.scaler: LocalScaler | None = None
+        self._outcomes: _Outcomes | None = None
         self.api = api
         self.start_workers = start_workers
         self._base = settings
@@ -385,7 +448,14 @@ class LocalPipeline:
     def start(self) -> None:
         """Start the broker (if needed) and every stage; return once they run."""
         if self.broker is None and self.bootstrap_servers is None:
-            self.broker = LocalBroker(log_path=self.work_dir / "tansu.log")
+            log_path = self.work_dir / "tansu.log"
+            if self.broker_storage == "s3":
+                self._s3 = LocalS3Server()
+                self._s3.start()
+                storage = self._s3.create_bucket(f"tansu-{uuid.uuid4().hex[:12]}")
+                self.broker = LocalBroker(storage, s3=self._s3.endpoint, log_path=log_path)
+            else:
+                self.broker = LocalBroker(log_path=log_path)
             self.broker.start()
         ensure_topics(self.bus(), DEFAULT_TOPICS)
         assembler_settings = self.stage_settings(AssemblerSettings)
@@ -396,7 +466,21 @@ class LocalPipeline:
         assert isinstance(runtime.stage, Assembler)
         self.assembler = runtime.stage
         self._run("assemble", runtime)
-        if self.start_workers:
+        outcomes = _Outcomes(self.settings.topics.l1_products, self)
+        self._outcomes = outcomes
+        config = RuntimeConfig(
+            f"eoport-outcomes-{uuid.uuid4().hex[:8]}",
+            [self.settings.topics.l1_products, self.settings.topics.events],
+            stall_after_s=None,
+        )
+        self._run("outcomes", StageRuntime(outcomes, self.bus("eoport-outcomes"), config))
+        if self.start_workers and self.autoscale is not None:
+            self.scaler = focus_pool(
+                self.stage_settings(FocusWorkerSettings), self.autoscale,
+                log_dir=self.work_dir / "workers", interval_s=0.5,
+            )  # fmt: skip
+            self._thread("autoscale", self.scaler.run)
+        elif self.start_workers:
             for i in range(self.focus_workers):
                 self.add_worker(f"focus-{i}")
         deliver = self.stage_settings(DeliverySettings, backoff_initial_s=0.5)
@@ -406,7 +490,7 @@ class LocalPipeline:
         self._run("timeline", build_timeline(timeline))
         if self.api:
             port = find_free_port()
-            view = open_view(timeline, workers=lambda: len(self.workers))
+            view = open_view(timeline, workers=self.running_workers)
             api_settings = self.stage_settings(ApiSettings, port=port)
             self._server = make_server(api_settings, self.state, timeline=view)
             secure_api(self._server.config.app, api_settings)
@@ -417,6 +501,12 @@ class LocalPipeline:
             deadline = time.monotonic() + 20
             while not self._server.started and time.monotonic() < deadline:
                 time.sleep(0.05)
+
+    def running_workers(self) -> int:
+        """Focusing workers running now (threads, or the scaler's processes)."""
+        if self.scaler is not None:
+            return len(self.scaler.running)
+        return len(self.workers)
 
     def add_worker(self, name: str) -> FocusWorker:
         """Start one more focusing worker thread."""
@@ -458,6 +548,8 @@ class LocalPipeline:
             thread.join(timeout=30)
         if self._own_broker and self.broker is not None:
             self.broker.kill()
+        if self._s3 is not None:
+            self._s3.stop()
 
     def __enter__(self) -> LocalPipeline:
         self.start()
@@ -529,7 +621,11 @@ class LocalPipeline:
 
     def failed_keys(self) -> set[str]:
         """Burst keys whose focusing failed permanently."""
-        return {k for w in self.workers for k in w.stats.failed_keys}
+        failed = {k for w in self.workers for k in w.stats.failed_keys}
+        if self._outcomes is not None:
+            with self._lock:
+                failed |= self._outcomes.failed_keys
+        return failed
 
     def skipped_keys(self) -> set[str]:
         """Burst keys early selection did not focus."""
@@ -585,25 +681,39 @@ class LocalPipeline:
         rows = self.state.ledger.entries(status=DeliveryStatus.DELIVERED, limit=100_000)
         by_id = {p.product_id: p for p in self.products.values()}
         latencies: list[float] = []
+        burst_latencies: list[float] = []
         pipeline: list[float] = []
         stages: dict[str, list[float]] = {name: [] for _, _, name in _STAGES}
+
+        def stamps_of(p: ProductRecord) -> dict[str, float]:
+            stamps = {k: v.timestamp() for k, v in p.timeline.items()}
+            if sensing is not None and self.replay_start is not None:
+                # the replay maps sensing time to wall time (module docstring)
+                offset = (_gps_of(p.sensing_stop) - sensing[0]) / speedup
+                stamps["sensing_stop"] = self.replay_start + offset
+            return stamps
+
+        for p in by_id.values():  # every focused burst, delivered or not
+            stamps = stamps_of(p)
+            if sensing is not None and "product_written" in stamps:
+                burst_latencies.append(stamps["product_written"] - stamps["sensing_stop"])
+            for a, b, name in _STAGES:
+                if a in stamps and b in stamps:
+                    stages[name].append(stamps[b] - stamps[a])
         for row in rows:
-            p = by_id.get(row.product_id)
-            if p is None or row.delivered_at is None:
+            found = by_id.get(row.product_id)
+            if found is None or row.delivered_at is None:
                 continue
+            p = found
             delivered = row.delivered_at.timestamp()
             receive = p.timeline.get("station_receive")
             if receive is not None:
                 pipeline.append(delivered - receive.timestamp())
-            stamps = {k: v.timestamp() for k, v in p.timeline.items()}
-            stamps["delivered"] = delivered
+            stamps = stamps_of(p)
             if sensing is not None and self.replay_start is not None:
-                virtual = self.replay_start + (_gps_of(p.sensing_stop) - sensing[0]) / speedup
-                latencies.append(delivered - virtual)
-                stamps["sensing_stop"] = virtual
-            for a, b, name in _STAGES:
-                if a in stamps and b in stamps:
-                    stages[name].append(stamps[b] - stamps[a])
+                latencies.append(delivered - stamps["sensing_stop"])
+            if "product_written" in stamps:
+                stages["deliver"].append(delivered - stamps["product_written"])
         assert self.assembler is not None
         ev = dict(self.assembler.stats.events)
         failed = sum(w.stats.failed for w in self.workers)
@@ -622,8 +732,29 @@ class LocalPipeline:
             passes=[self._account(m) for m in self.manifests],
             skipped=sorted(self.skipped_keys()),
             stage_s={k: float(np.median(v)) for k, v in stages.items() if v},
+            stage_p95_s={k: float(np.percentile(v, 95)) for k, v in stages.items() if v},
             events=ev,
+            burst_latencies_s=burst_latencies,
+            workers_over_time=self._workers_over_time(),
+            backlog_peak=self._backlog_peak(),
         )
+
+    def _workers_over_time(self) -> list[tuple[float, int]]:
+        t0 = self.replay_start or 0.0
+        if self.scaler is None:
+            return [(0.0, len(self.workers))]
+        changes: list[tuple[float, int]] = []
+        for t, n in self.scaler.workers_over_time():
+            if not changes or changes[-1][1] != n:
+                changes.append((t - t0, n))
+        return changes
+
+    def _backlog_peak(self) -> tuple[int, float] | None:
+        if self.scaler is None:
+            return None
+        seen = [(r.backlog_bursts, r.backlog_s) for r in self.scaler.timeline
+                if r.backlog_bursts >= 0]  # fmt: skip
+        return max(seen, default=(0, 0.0))
 
 
 def _without(report: PassReport, skipped: set[str]) -> PassReport:

@@ -25,15 +25,17 @@ from streams._infra.lag import GroupLag, PartitionLag, group_lag
 from streams._infra.objectstore import ObjectStore
 from streams._infra.ports import find_free_port
 from streams._infra.probes import ProbeServer, event_check
-from streams._infra.runtime import StageRuntime, flush_reliably
+from streams._infra.records import OutgoingRecord, Record
+from streams._infra.runtime import RuntimeConfig, StageBase, StageRuntime, flush_reliably
 from streams._infra.s3server import LocalS3Server, S3Endpoint
 from streams._infra.settings import CommonSettings, SettingsT, TopicNames, derive_settings, load
 from streams._infra.topics import DEFAULT_TOPICS, TopicSpec, ensure_topics
 
 __all__ = [
     "DEFAULT_TOPICS", "BrokerUnavailableError", "CommonSettings", "ConfigurationError",
-    "GroupLag", "KafkaBus", "LocalBroker", "LocalS3Server", "ObjectStore", "PartitionLag",
-    "PermanentError", "ProbeServer", "RetryableError", "S3Endpoint", "SettingsT",
-    "StageRuntime", "StreamError", "TopicNames", "TopicSpec", "derive_settings",
-    "ensure_topics", "event_check", "find_free_port", "flush_reliably", "group_lag", "load",
+    "GroupLag", "KafkaBus", "LocalBroker", "LocalS3Server", "ObjectStore", "OutgoingRecord",
+    "PartitionLag", "PermanentError", "ProbeServer", "Record", "RetryableError",
+    "RuntimeConfig", "S3Endpoint", "SettingsT", "StageBase", "StageRuntime", "StreamError",
+    "TopicNames", "TopicSpec", "derive_settings", "ensure_topics", "event_check",
+    "find_free_port", "flush_reliably", "group_lag", "load",
 ]  # fmt: skip

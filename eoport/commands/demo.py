@@ -33,9 +33,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--speedup", type=float, default=None, help="replay faster than real time")
     p.add_argument("--mode", default="IW", help="simulated mode: IW (TOPS) or S1..S6 (stripmap)")
     p.add_argument(
-        "--duration", type=float, default=3.0, help="simulated sensing time, s (IW: 2.76 s/cycle)"
+        "--duration", type=float, default=None,
+        help="simulated sensing time, s (default: --cycles IW burst cycles of 2.758 s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cycles", type=int, default=1, help="IW burst cycles to simulate (3 bursts each)"
     )
-    p.add_argument("--workers", type=int, default=None, help="focusing workers")
+    p.add_argument("--pol", default="VV", help="VV, VH, HH, HV, VV+VH or HH+HV")
+    p.add_argument(
+        "--workers", type=int, default=None,
+        help="focusing worker threads (no autoscaling)",
+    )  # fmt: skip
+    p.add_argument(
+        "--autoscale", default=None, metavar="MIN..MAX",
+        help="focusing worker processes scaled with the backlog (default 1..2)",
+    )  # fmt: skip
+    p.add_argument(
+        "--focus", choices=("subscriptions", "all"), default=None,
+        help="focus only the bursts a subscription wants (default), or every burst",
+    )  # fmt: skip
+    p.add_argument(
+        "--broker-storage", choices=("memory", "s3"), default=None,
+        help="memory (default: a broker crash loses the pass) or s3 (survives it)",
+    )  # fmt: skip
     p.add_argument(
         "--work-dir", default=None, help="keep the demo's data here (default: a temp dir)"
     )
@@ -52,16 +72,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 DEMO_STAGE_SETTINGS: dict[str, Any] = {
-    "focus_selection": "subscriptions",
     "target_allow_networks": ["127.0.0.1/32"],
     "max_running_subscriptions": 10,
     "dashboard_public_aois": True,
 }
-"""What the demo sets explicitly: early data selection on (only bursts a subscription
-wants are focused; the others stay raw, focusable with ``POST /bursts/{key}/focus``),
-webhooks may reach the demo's local receiver on 127.0.0.1 (refused by default: SSRF),
-the demo user may run its three subscriptions (CDSE's default limit is one), and the
-dashboard map shows the demo's AOIs to the local browser."""
+"""What the demo sets explicitly (besides early data selection, on unless ``--focus all``:
+only bursts a subscription wants are focused; the others stay raw, focusable with
+``POST /bursts/{key}/focus``): webhooks may reach the demo's local receiver on 127.0.0.1
+(refused by default: SSRF), the demo user may run its three subscriptions (CDSE's default
+limit is one), and the dashboard map shows the demo's AOIs to the local browser."""
 
 
 def run_demo(
@@ -69,6 +88,7 @@ def run_demo(
     *,
     mode: str = "IW",
     duration_s: float = 3.0,
+    pol: str = "VV",
     show_progress: bool = True,
     timeout_s: float = 600.0,
     serve: Callable[[str, str | None], None] | None = None,
@@ -79,7 +99,7 @@ def run_demo(
     ----------
     settings
         :class:`eoport.config.DemoSettings` (``None``: from the environment).
-    mode, duration_s
+    mode, duration_s, pol
         The simulated pass.
     show_progress
         Progress bars on stderr.
@@ -103,7 +123,7 @@ def run_demo(
 
     s: DemoSettings = settings if settings is not None else DemoSettings()
     t0 = time.monotonic()
-    datatake = simulate_pass(mode, duration_s)
+    datatake = simulate_pass(mode, duration_s, pol=pol)
     simulate_s = time.monotonic() - t0
     first, last = sensing_span(datatake)
     rate = len(datatake.data) / max(last - first, 1e-3) * s.speedup
@@ -111,8 +131,12 @@ def run_demo(
     hook = WebhookReceiver()
     hook.start()
     servers = None if s.bootstrap_servers == "127.0.0.1:9092" else s.bootstrap_servers
+    from eoport.autoscale import parse_range
+
+    autoscale = parse_range(s.autoscale) if s.autoscale else None
     pipeline = LocalPipeline(
         base, settings=s, bootstrap_servers=servers, focus_workers=s.focus_workers,
+        autoscale=autoscale, broker_storage=s.broker_storage, focus_selection=s.focus,
         **DEMO_STAGE_SETTINGS,
     )  # fmt: skip
     try:
@@ -159,6 +183,11 @@ def run_demo(
     summary = result.summary()
     summary["complete"] = ok and result.accounted
     summary["mode"] = mode
+    summary["polarisation"] = pol
+    summary["sensing_s"] = round(last - first, 3)
+    summary["autoscale"] = s.autoscale
+    summary["broker_storage"] = s.broker_storage
+    summary["survives_broker_crash"] = s.broker_storage == "s3"
     summary["simulate_s"] = round(simulate_s, 2)
     summary["webhook_received"] = len(hook.received)
     summary["queued"] = queue_sizes
@@ -186,6 +215,15 @@ def _print_text(summary: dict[str, Any]) -> None:
         f"delivered: {summary['webhook_received']} to the demo webhook; pull queues "
         + ", ".join(f"{k} {v}" for k, v in summary["queued"].items())
     )
+    if summary["backlog_peak_bursts"] is not None:
+        print(
+            f"autoscaled {summary['autoscale']}: backlog peak {summary['backlog_peak_bursts']} "
+            f"bursts ({summary['backlog_peak_s']} s of sensing); workers over time "
+            + " ".join(f"{t}s:{n}" for t, n in summary["workers_over_time"])
+        )
+    if not summary["survives_broker_crash"]:
+        print("broker storage: memory (a broker crash loses the pass; --broker-storage s3 "
+              "survives it)")  # fmt: skip
     if summary["bursts_missing"] or summary["bursts_failed"]:
         print(
             f"NOT COMPLETE: {summary['bursts_sent']} bursts sent, missing "
@@ -223,18 +261,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     update: dict[str, Any] = {}
     for option, field in (
         ("bootstrap_servers", "bootstrap_servers"), ("speedup", "speedup"),
-        ("workers", "focus_workers"), ("work_dir", "work_dir"),
+        ("workers", "focus_workers"), ("work_dir", "work_dir"), ("autoscale", "autoscale"),
+        ("broker_storage", "broker_storage"), ("focus", "focus"),
     ):  # fmt: skip
         value = getattr(args, option, None)
         if value is not None:
             update[field] = value
+    if args.workers is not None and args.autoscale is None:
+        update["autoscale"] = None  # --workers N: N threads, no autoscaling
     if args.keep:
         update["keep"] = True
     if args.serve:
         update["keep"] = True
     settings = DemoSettings().model_copy(update=update)
+    duration = args.duration if args.duration is not None else args.cycles * 2.758273 + 0.241727
     summary = run_demo(
-        settings, mode=args.mode, duration_s=args.duration, show_progress=not args.json,
+        settings, mode=args.mode, duration_s=duration, pol=args.pol,
+        show_progress=not args.json,
         serve=(
             functools.partial(_serve_until_interrupted, json_output=args.json)
             if args.serve else None

@@ -58,6 +58,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "EOPORT_RELATIVE_ORBIT or unknown: t000)",
     )
     r.add_argument("--block-lines", type=int, default=None, help="assemble: stripmap block")
+    r.add_argument(
+        "--autoscale",
+        default=None,
+        metavar="MIN..MAX",
+        help="focus: run MIN to MAX worker processes, started and stopped with the "
+        "focus-jobs backlog by the operator's scaling policy",
+    )
     r.set_defaults(handler=cmd_run)
 
 
@@ -111,6 +118,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streams.focus import FocusWorkerSettings, build_focus_worker
 
         settings = load(FocusWorkerSettings).model_copy(update=over)
+        if getattr(args, "autoscale", None):
+            return _run_autoscaled(settings, args.autoscale, stop)
         runtime = build_focus_worker(settings)
     elif stage == "catalogue":
         from streams.catalogue import CatalogueSettings, build_cataloguer
@@ -131,6 +140,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(json.dumps({
         "stage": stage, "records": stats.records, "published": stats.published,
         "dead_lettered": stats.dead_lettered, "retries": stats.retries, "stalls": stats.stalls,
+    }))  # fmt: skip
+    return 0
+
+
+def _run_autoscaled(settings: Any, workers: str, stop: threading.Event) -> int:
+    """Worker processes scaled with the backlog until SIGTERM/SIGINT; then every worker
+    is stopped (SIGTERM: each finishes its burst)."""
+    from eoport.autoscale import focus_pool, parse_range
+
+    scaler = focus_pool(settings, parse_range(workers), target_backlog_s=30.0,
+                        scale_down_window_s=60.0)  # fmt: skip
+    scaler.run(stop)
+    print(json.dumps({
+        "stage": "focus", "autoscale": workers,
+        "workers_over_time": [[round(t, 3), n] for t, n in scaler.workers_over_time()],
+        "decisions": len(scaler.timeline),
     }))  # fmt: skip
     return 0
 

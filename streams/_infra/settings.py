@@ -106,6 +106,32 @@ class CommonSettings(BaseSettings):
             raise ValueError(f"object store URL {value!r}: use a path, file:// or s3://")
         return value
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``EOPORT_*`` environment variables (nested fields with
+        ``__``; secrets included), to start another process with the same settings."""
+        out: dict[str, str] = {}
+
+        def put(prefix: str, value: object) -> None:
+            if value is None:
+                return
+            if isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    put(f"{prefix}__{name.upper()}", getattr(value, name))
+            elif isinstance(value, SecretStr):
+                out[prefix] = value.get_secret_value()
+            elif isinstance(value, bool):
+                out[prefix] = "true" if value else "false"
+            elif isinstance(value, list | dict | tuple):
+                import json
+
+                out[prefix] = json.dumps(value, default=str)
+            else:
+                out[prefix] = str(value)
+
+        for name in type(self).model_fields:
+            put(f"EOPORT_{name.upper()}", getattr(self, name))
+        return out
+
     def s3_endpoint(self) -> S3Endpoint | None:
         """The configured S3 endpoint, or ``None`` (AWS defaults)."""
         if self.s3_endpoint_url is None:

@@ -47,3 +47,23 @@ def test_demo_json_reports_products_deliveries_and_latency(
     keys = sorted(f"05A5A5/{b.swath.name}/VV/{b.burst_id}" for b in acq.bursts)
     assert summary["burst_keys"] == [k for k in keys if "/IW2/" in k]
     assert sorted(summary["burst_keys"] + summary["skipped_keys"]) == keys
+
+
+@pytest.mark.slow
+def test_demo_autoscales_workers_on_a_longer_dual_pol_pass(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    args = ["demo", "--json", "--cycles", "3", "--pol", "VV+VH", "--focus", "all",
+            "--autoscale", "1..3", "--speedup", "2"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["complete"] is True and summary["polarisation"] == "VV+VH"
+    # three cycles x three sub-swaths x two polarisations, every one focused
+    assert summary["bursts_sent"] == summary["products"] == 18
+    assert summary["bursts_missing"] == [] and summary["bursts_skipped"] == 0
+    workers = [n for _, n in summary["workers_over_time"]]
+    assert workers[0] == 1 and max(workers) >= 2  # scaled up with the backlog
+    assert summary["backlog_peak_bursts"] >= 2
+    assert summary["backlog_peak_s"] > 2 * 2.75
+    assert 0 < summary["burst_latency_p50_s"] <= summary["burst_latency_max_s"]
