@@ -12,7 +12,7 @@ lines are ``alpha (T - B / |k_a|)`` long around the burst centre (``B``: process
 azimuth bandwidth), the rule the TOPS processor itself uses
 (:mod:`sar.focus.tops_setup`). Corners are geolocated at zero Doppler on the WGS84
 ellipsoid (:func:`sar.geo.geolocate.grid_geolocation`); on the demo pass the predicted
-footprints lie within about a kilometre of the products' (tests/streams/test_selection.py).
+footprints lie within about a kilometre of the products' (tests/streams/assemble/test_selection.py).
 
 :class:`BurstSelector` decides: a burst whose predicted footprint (grown by a margin)
 shares area with a running subscription's AOI whose attribute filters accept the burst

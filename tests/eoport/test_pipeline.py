@@ -31,7 +31,7 @@ from streams.messages.events import EventRecord
 from streams.catalogue.stac import product_to_stac_item
 from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
-from tests.streams.test_worker import read_all
+from tests.streams.focus.test_stage import read_all
 
 CHANNEL = "LOCAL/pass-1/1"
 CHUNK = 256_000
