@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +34,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from streams._infra.errors import ConfigurationError
+from streams._infra.sqlite import SqliteFile
 from streams.catalogue.cql2 import SqliteCompiler, spatial_predicate
 from streams.catalogue.cql2.sql import LITERAL_MARK
 from streams.catalogue.errors import ItemNotFoundError
@@ -142,11 +141,14 @@ class SqliteCatalogue:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        # WAL + NORMAL: a commit is durable once checkpointed; a power cut may lose the
+        # last commits (the catalogue is rebuilt from l1-products), never corrupt the file
+        self.db = SqliteFile(
+            self.path, pragmas=("synchronous=NORMAL",),
+            functions=(("cql2_spatial", 3, _sql_spatial),),
+        )  # fmt: skip
         self._columns = [q for q in QUERYABLES.values() if q.kind is not Kind.GEOMETRY]
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        with self.db.connect() as con:
             self._create(con)
 
     def _create(self, con: sqlite3.Connection) -> None:
@@ -189,29 +191,6 @@ class SqliteCatalogue:
         self._create(con)
         self._insert(con, contents)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        # WAL + NORMAL: a commit is durable once checkpointed; a power cut may lose the
-        # last commits (the catalogue is rebuilt from l1-products), never corrupt the file
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.create_function("cql2_spatial", 3, _sql_spatial, deterministic=True)
-        try:
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-
     # ------------------------------------------------------------------ writes
 
     def _insert(self, con: sqlite3.Connection, items: Iterable[Mapping[str, Any]]) -> int:
@@ -251,17 +230,17 @@ class SqliteCatalogue:
         InvalidItemError
             No id, collection, properties, valid geometry or datetime.
         """
-        with self._write() as con:
+        with self.db.write() as con:
             self._insert(con, [item])
 
     def upsert_many(self, items: Iterable[Mapping[str, Any]]) -> int:
         """Store several items in one transaction (all or none); returns the count."""
-        with self._write() as con:
+        with self.db.write() as con:
             return self._insert(con, items)
 
     def delete(self, item_id: str) -> bool:
         """Remove the item ``item_id``; whether it was there."""
-        with self._write() as con:
+        with self.db.write() as con:
             found = con.execute("SELECT rid FROM items WHERE id = ?", (item_id,)).fetchone()
             if found is None:
                 return False
@@ -278,7 +257,7 @@ class SqliteCatalogue:
         ------
         ItemNotFoundError
         """
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT content, collection FROM items WHERE id = ?", (item_id,)
             ).fetchone()
@@ -290,12 +269,12 @@ class SqliteCatalogue:
 
     def count(self) -> int:
         """Number of stored items."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             return int(con.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
     def extent(self, collection: str) -> CollectionExtent:
         """Count, bounds and time span of ``collection``'s items."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             n, x0, y0, x1, y1, t0, t1 = con.execute(
                 "SELECT COUNT(*), MIN(minx), MIN(miny), MAX(maxx), MAX(maxy), MIN(t_start), "
                 "MAX(t_end) FROM items WHERE collection = ?",
@@ -335,7 +314,7 @@ class SqliteCatalogue:
         p: list[Any] = []
         where = self._where(query, p)
         matched: int | None = None
-        with self._connect() as con:
+        with self.db.connect() as con:
             if query.count:
                 sql = "SELECT COUNT(*) FROM items"
                 if where:

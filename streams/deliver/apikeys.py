@@ -15,15 +15,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.deliver.secrets import private_file
+from streams._infra.sqlite import SqliteFile
 
 __all__ = ["API_KEY_PREFIX", "ApiKey", "ApiKeyStore", "create_api_key"]
 
@@ -68,18 +65,9 @@ class ApiKeyStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        private_file(self.path)
-        self._lock = threading.Lock()
-        with self._connect() as con:
+        self.db = SqliteFile(self.path, private=True)
+        with self.db.connect() as con:
             con.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            yield con
-        finally:
-            con.close()
 
     def create(self, owner: str, roles: Iterable[str] = (), name: str | None = None) -> str:
         """A new key for ``owner`` with ``roles``; the key text is returned only here."""
@@ -87,7 +75,7 @@ class ApiKeyStore:
             raise ValueError("an API key needs an owner of 1 to 256 characters")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        with self._lock, self._connect() as con:
+        with self.db.write() as con:
             con.execute(
                 "INSERT INTO api_keys (key_id, digest, owner, roles, name, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -102,7 +90,7 @@ class ApiKeyStore:
         if m is None:
             return None
         key_id, secret = m.groups()
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT digest, owner, roles, name, revoked FROM api_keys WHERE key_id = ?",
                 (key_id,),
@@ -116,7 +104,7 @@ class ApiKeyStore:
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key by its id; ``False`` when there is no such key."""
-        with self._lock, self._connect() as con:
+        with self.db.write() as con:
             cur = con.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))
             return cur.rowcount > 0
 

@@ -24,9 +24,6 @@ import base64
 import binascii
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel
 
 from streams._infra.errors import PermanentError
-from streams.deliver.secrets import private_file
+from streams._infra.sqlite import SqliteFile
 from streams.messages.deliveries import DeliveryAttempt, DeliveryStatus
 from streams.messages.products import ProductRecord
 
@@ -148,36 +145,15 @@ class DeliveryLedger:
 
     def __init__(self, path: str | Path, *, max_queue_length: int = 100_000) -> None:
         self.path = Path(path)
-        private_file(self.path)
+        self.db = SqliteFile(self.path, private=True)
         self.max_queue_length = max_queue_length
-        self._lock = threading.Lock()
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        with self.db.connect() as con:
             fresh = con.execute(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'queue_stats'"
             ).fetchone()[0] == 0
             con.executescript(_SCHEMA)
             if fresh:
                 con.execute(_BACKFILL_STATS)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
 
     @staticmethod
     def _upsert(con: sqlite3.Connection, attempt: DeliveryAttempt, product: ProductRecord) -> None:
@@ -200,7 +176,7 @@ class DeliveryLedger:
 
     def record(self, attempt: DeliveryAttempt, product: ProductRecord) -> None:
         """Store the outcome of an attempt (replaces the row of the same delivery)."""
-        with self._write() as con:
+        with self.db.write() as con:
             self._upsert(con, attempt, product)
 
     def _enqueue(
@@ -243,14 +219,14 @@ class DeliveryLedger:
         """Append ``product`` to the subscription's pull queue and record ``attempt``, in
         one transaction; return the message's AckId (the existing one on a replay; ``""``
         when it was dropped at once by a full queue)."""
-        with self._write() as con:
+        with self.db.write() as con:
             ack = self._enqueue(con, attempt.subscription_id, product, attempt.last_attempt)
             self._upsert(con, attempt, product)
         return ack
 
     def get(self, subscription_id: str, product_id: str) -> DeliveryAttempt | None:
         """The ledger row of one delivery, or ``None`` if never attempted."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT body FROM deliveries WHERE subscription_id = ? AND product_id = ?",
                 (subscription_id, product_id),
@@ -259,7 +235,7 @@ class DeliveryLedger:
 
     def product(self, subscription_id: str, product_id: str) -> ProductRecord:
         """The product record stored with a delivery (what a retry resends)."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT product FROM deliveries WHERE subscription_id = ? AND product_id = ?",
                 (subscription_id, product_id),
@@ -307,7 +283,7 @@ class DeliveryLedger:
             args += [last, last, pid]
         sql += " ORDER BY last_attempt DESC, product_id DESC LIMIT ?"
         args.append(limit + 1)
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(sql, args).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -316,7 +292,7 @@ class DeliveryLedger:
 
     def due(self, now: datetime, limit: int = 100) -> list[tuple[DeliveryAttempt, ProductRecord]]:
         """Pending deliveries whose next retry time has come, earliest first."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(
                 "SELECT body, product FROM deliveries WHERE status = ? AND next_retry <= ? "
                 "ORDER BY next_retry LIMIT ?",
@@ -329,7 +305,7 @@ class DeliveryLedger:
 
     def next_retry(self) -> datetime | None:
         """Earliest scheduled retry, or ``None`` when nothing is pending."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT MIN(next_retry) FROM deliveries WHERE status = ?",
                 (DeliveryStatus.PENDING.value,),
@@ -340,7 +316,7 @@ class DeliveryLedger:
 
     def counts(self) -> dict[DeliveryStatus, int]:
         """Number of ledger rows per status."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall()
         counts = dict.fromkeys(DeliveryStatus, 0)
         for status, n in rows:
@@ -354,7 +330,7 @@ class DeliveryLedger:
 
         A delivered product is left as it is (returned unchanged).
         """
-        with self._write() as con:
+        with self.db.write() as con:
             row = con.execute(
                 "SELECT body, product FROM deliveries WHERE subscription_id = ? AND product_id = ?",
                 (subscription_id, product_id),
@@ -382,7 +358,7 @@ class DeliveryLedger:
     def record_failed_to_queue(self, attempt: DeliveryAttempt, product: ProductRecord) -> str:
         """Record a push delivery that gave up and append its notification to the
         subscription's pull queue, in one transaction; return the AckId."""
-        with self._write() as con:
+        with self.db.write() as con:
             ack = self._enqueue(con, attempt.subscription_id, product, attempt.last_attempt)
             self._upsert(con, attempt, product)
         return ack
@@ -392,7 +368,7 @@ class DeliveryLedger:
         each with the product record and its STAC Item."""
         from streams.catalogue.stac import product_to_stac_item
 
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(
                 "SELECT seq, product_id, enqueued, product FROM queue "
                 "WHERE subscription_id = ? ORDER BY seq LIMIT ?",
@@ -431,7 +407,7 @@ class DeliveryLedger:
             raise InvalidAckIdError(f"AckId {ack_id!r} is not one this service issued") from None
         if seq < 1 or len(ack_id) > 20:
             raise InvalidAckIdError(f"AckId {ack_id!r} is not one this service issued")
-        with self._write() as con:
+        with self.db.write() as con:
             top = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'queue'").fetchone()
             if top is None or seq > int(top[0]):
                 raise InvalidAckIdError(f"AckId {ack_id!r} was never issued")
@@ -453,7 +429,7 @@ class DeliveryLedger:
 
     def queue_stats(self, subscription_id: str) -> QueueStats:
         """Length, dropped and acknowledged counts of a subscription's queue."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute(
                 "SELECT length, dropped, acked FROM queue_stats WHERE subscription_id = ?",
                 (subscription_id,),
@@ -464,7 +440,7 @@ class DeliveryLedger:
 
     def queue_purge(self, subscription_id: str) -> int:
         """Drop a subscription's queue (when the subscription is deleted)."""
-        with self._write() as con:
+        with self.db.write() as con:
             cur = con.execute("DELETE FROM queue WHERE subscription_id = ?", (subscription_id,))
             con.execute("DELETE FROM queue_stats WHERE subscription_id = ?", (subscription_id,))
             return int(cur.rowcount)

@@ -15,12 +15,12 @@ file found readable by others is narrowed to 0600.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from streams._infra.errors import ConfigurationError, PermanentError
+from streams._infra.sqlite import private_dir, private_file
 
 __all__ = [
     "KEY_FILE", "SEALED_PREFIX", "SecretBox", "SecretUnavailableError", "load_or_create_key",
@@ -36,29 +36,6 @@ SEALED_PREFIX = "fernet:v1:"
 
 class SecretUnavailableError(PermanentError):
     """A stored secret cannot be decrypted (wrong or rotated-away key)."""
-
-
-def private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) if missing; a directory created here is 0700."""
-    if not path.exists():
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-
-def private_file(path: Path) -> None:
-    """Make sure ``path`` exists and only its owner may read or write it (0600).
-
-    Creates it empty with mode 0600 (never a window where it is world-readable); an
-    existing file with group or other permission bits is narrowed to 0600.
-    """
-    private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            path.chmod(0o600)
-    else:
-        os.close(fd)
 
 
 def load_or_create_key(path: Path) -> str:

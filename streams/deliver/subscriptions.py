@@ -21,8 +21,7 @@ import binascii
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -30,6 +29,7 @@ from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from streams._infra.errors import PermanentError
+from streams._infra.sqlite import SqliteFile
 from streams.deliver.models import (
     Clock,
     ObjectStoreTarget,
@@ -47,7 +47,7 @@ from streams.deliver.models import (
     utc_now,
 )
 from streams.deliver.policy import LimitExceededError, SubscriptionLimits
-from streams.deliver.secrets import SecretBox, private_file
+from streams.deliver.secrets import SecretBox
 from streams.messages.products import ProductAttributes, ProductRecord, parse_geometry
 
 # ---------------------------------------------------------------------------- stores
@@ -93,6 +93,9 @@ class SubscriptionStore(Protocol):
     def revision(self) -> int:
         """Counter incremented by every change."""
 
+
+_BUMP_REVISION = ("UPDATE meta SET value = value + 1 WHERE key = 'revision'",)
+"""Run before every commit: the change counter that live indexes follow."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -165,19 +168,18 @@ class SqliteSubscriptionStore:
 
     def __init__(self, path: str | Path, box: SecretBox | None = None) -> None:
         self.path = Path(path)
-        private_file(self.path)
+        # replaced secrets leave no trace in the file
+        self.db = SqliteFile(self.path, private=True, pragmas=("secure_delete = ON",))
         self.box = box if box is not None else SecretBox.for_state_dir(self.path.parent)
-        self._lock = threading.Lock()
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        with self.db.connect() as con:
             con.executescript(_SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
-        with self._connect() as con:
+        with self.db.connect() as con:
             columns = {r[1] for r in con.execute("PRAGMA table_info(subscriptions)")}
         if "owner" not in columns:
-            with self._write() as con:
+            with self.db.write(_BUMP_REVISION) as con:
                 con.execute("ALTER TABLE subscriptions ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
                 con.execute(
                     "ALTER TABLE subscriptions ADD COLUMN status TEXT NOT NULL DEFAULT 'active'"
@@ -186,7 +188,7 @@ class SqliteSubscriptionStore:
                     "UPDATE subscriptions SET owner = COALESCE(json_extract(body, '$.owner'), ''),"
                     " status = COALESCE(json_extract(body, '$.status'), 'active')"
                 )
-        with self._connect() as con:
+        with self.db.connect() as con:
             con.execute(
                 "CREATE INDEX IF NOT EXISTS subscriptions_owner ON subscriptions (owner, created)"
             )
@@ -200,35 +202,14 @@ class SqliteSubscriptionStore:
                 )
             ).fetchall()
         if rows:  # secrets in clear (earlier versions): seal them, leave no trace in the file
-            with self._write() as con:
+            with self.db.write(_BUMP_REVISION) as con:
                 for sub_id, body in rows:
                     sub = self._load(body)  # moves URL credentials to the secret fields
                     sealed = json.dumps(_seal(json.loads(sub.storage_json()), self.box))
                     con.execute("UPDATE subscriptions SET body = ? WHERE id = ?", (sealed, sub_id))
-            with self._connect() as con:
+            with self.db.connect() as con:
                 con.execute("VACUUM")
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        con.execute("PRAGMA secure_delete = ON")  # replaced secrets leave no trace
-        try:
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
 
     def _load(self, body: str, *, secrets: bool = True) -> Subscription:
         data = json.loads(body)
@@ -276,7 +257,7 @@ class SqliteSubscriptionStore:
             With ``limits``: the owner would have too many running or total subscriptions.
         """
         body = json.dumps(_seal(json.loads(sub.storage_json()), self.box))
-        with self._write() as con:
+        with self.db.write(_BUMP_REVISION) as con:
             if limits is not None:
                 self._check_limits(con, sub, limits)
             con.execute(
@@ -288,7 +269,7 @@ class SqliteSubscriptionStore:
 
     def get(self, sub_id: str) -> Subscription:
         """The subscription with this id (secrets decrypted)."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute("SELECT body FROM subscriptions WHERE id = ?", (sub_id,)).fetchone()
         if row is None:
             raise SubscriptionNotFoundError(f"no subscription {sub_id!r}")
@@ -296,7 +277,7 @@ class SqliteSubscriptionStore:
 
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute("SELECT body FROM subscriptions ORDER BY created, rowid").fetchall()
         return [self._load(r[0]) for r in rows]
 
@@ -304,7 +285,7 @@ class SqliteSubscriptionStore:
         """The subscriptions with status ``active``, oldest first (what indexes need);
         ``secrets=False`` leaves the target credentials out (early selection only
         matches, it never sends)."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(
                 "SELECT body FROM subscriptions WHERE status = 'active' ORDER BY created, rowid"
             ).fetchall()
@@ -331,7 +312,7 @@ class SqliteSubscriptionStore:
             args += [created, created, rowid]
         sql += " ORDER BY created, rowid LIMIT ?"
         args.append(limit + 1)
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(sql, args).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -341,13 +322,13 @@ class SqliteSubscriptionStore:
     def count_by_status(self) -> dict[str, int]:
         """Number of subscriptions per status, counted by the database (health checks and
         metrics do constant work: no subscription is parsed)."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute("SELECT status, COUNT(*) FROM subscriptions GROUP BY 1").fetchall()
         return {str(status): int(n) for status, n in rows}
 
     def count_for_owner(self, owner: str) -> dict[str, int]:
         """Number of ``owner``'s subscriptions per status."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             rows = con.execute(
                 "SELECT status, COUNT(*) FROM subscriptions WHERE owner = ? GROUP BY 1", (owner,)
             ).fetchall()
@@ -355,14 +336,14 @@ class SqliteSubscriptionStore:
 
     def delete(self, sub_id: str) -> None:
         """Remove a subscription."""
-        with self._write() as con:
+        with self.db.write(_BUMP_REVISION) as con:
             cur = con.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
             if cur.rowcount == 0:
                 raise SubscriptionNotFoundError(f"no subscription {sub_id!r}")
 
     def revision(self) -> int:
         """Change counter (persisted with the data)."""
-        with self._connect() as con:
+        with self.db.connect() as con:
             row = con.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
         return int(row[0])
 

@@ -27,15 +27,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from streams._infra.records import Record
+from streams._infra.sqlite import SqliteFile
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
 from streams.messages.products import ProductRecord
@@ -179,32 +179,17 @@ class TimelineStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self.connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        self.db = SqliteFile(self.path)
+        with self.db.connect() as con:
             con.executescript(_SCHEMA)
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """A new connection (autocommit mode; closed on exit)."""
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            yield con
-        finally:
-            con.close()
+        return self.db.connect()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on error)."""
-        with self._lock, self.connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        return self.db.write()
 
     # ------------------------------------------------------------------ offsets
 
