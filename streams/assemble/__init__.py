@@ -18,15 +18,15 @@ from pydantic import Field, field_validator
 
 from streams._infra.objectstore import ObjectStore
 from streams._infra.retry import STAGE_RETRY
-from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.selection import BurstSelector
 from streams.assemble.snapshots import SnapshotStore
 from streams.assemble.stage import Assembler
-from streams.messages.events import stall_events
 from streams.messages.geometry import parse_geometry, plain_geometry
+from streams.messages.stages import stage_config
 
 __all__ = ["Assembler", "AssemblerSettings", "BurstSelector", "build_assembler"]
 
@@ -99,14 +99,8 @@ def build_assembler(
         on_job=on_job,
         selector=selector,
     )
-    config = RuntimeConfig(
-        group_id=settings.group_id,
-        topics=[settings.topics.raw_chunks],
-        dead_letters_topic=settings.topics.dead_letters,
-        events_topic=settings.topics.events,
-        retry=STAGE_RETRY,
-        max_batch=200,
-        stall_after_s=settings.stall_after_s,
-        stall_events=stall_events(settings.topics.events),
-    )
+    config = stage_config(
+        settings, group_id=settings.group_id, topics=[settings.topics.raw_chunks],
+        retry=STAGE_RETRY, max_batch=200,
+    )  # fmt: skip
     return StageRuntime(stage, bus, config)

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
 from streams.catalogue.stage import Cataloguer
 from streams.catalogue.store import Catalogue, open_catalogue
-from streams.messages.events import stall_events
+from streams.messages.stages import stage_config
 
 __all__ = ["CatalogueSettings", "Cataloguer", "build_cataloguer", "open_catalogue"]
 
@@ -62,13 +62,8 @@ def build_cataloguer(
         catalogue if catalogue is not None else open_catalogue(settings.catalogue_location()),
         store=settings.make_object_store() if settings.catalogue_checksums else None,
     )
-    config = RuntimeConfig(
-        group_id=settings.catalogue_group_id,
-        topics=[settings.topics.l1_products],
-        dead_letters_topic=settings.topics.dead_letters,
-        events_topic=settings.topics.events,
+    config = stage_config(
+        settings, group_id=settings.catalogue_group_id, topics=[settings.topics.l1_products],
         max_batch=100,
-        stall_after_s=settings.stall_after_s,
-        stall_events=stall_events(settings.topics.events),
-    )
+    )  # fmt: skip
     return StageRuntime(stage, bus, config)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import Field
 
 from streams._infra.retry import RetryPolicy
-from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.runtime import StageRuntime
 from streams._infra.topics import ensure_topics
 from streams.deliver.ledger import DeliveryAttempt, DeliveryLedger
 from streams.deliver.models import Clock, utc_now
@@ -25,7 +25,7 @@ from streams.deliver.secrets import SecretBox
 from streams.deliver.service import DeliveryService
 from streams.deliver.stage import Deliverer
 from streams.deliver.subscriptions import SqliteSubscriptionStore, SubscriptionStore
-from streams.messages.events import stall_events
+from streams.messages.stages import stage_config
 
 __all__ = [
     "DeliveryPolicySettings", "DeliveryService", "DeliverySettings", "DeliveryStores",
@@ -127,14 +127,8 @@ def build_deliverer(
         target_policy=settings.target_policy(),
     )
     stage = Deliverer(service, deliveries_topic=settings.topics.deliveries)
-    config = RuntimeConfig(
-        group_id=settings.group_id,
-        topics=[settings.topics.l1_products],
-        dead_letters_topic=settings.topics.dead_letters,
-        events_topic=settings.topics.events,
-        max_batch=100,
-        poll_timeout_s=0.5,
-        stall_after_s=settings.stall_after_s,
-        stall_events=stall_events(settings.topics.events),
-    )
+    config = stage_config(
+        settings, group_id=settings.group_id, topics=[settings.topics.l1_products],
+        max_batch=100, poll_timeout_s=0.5,
+    )  # fmt: skip
     return StageRuntime(stage, bus, config)

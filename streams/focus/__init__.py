@@ -15,12 +15,12 @@ from pydantic import Field
 
 from sar import __version__
 from streams._infra.objectstore import ObjectStore
-from streams._infra.runtime import RuntimeConfig, StageRuntime
+from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
 from streams.focus.stage import FOCUS_RETRY, FocusFilter, FocusWorker
-from streams.messages.events import stall_events
 from streams.messages.products import ProductRecord
+from streams.messages.stages import stage_config
 
 __all__ = ["FocusWorker", "FocusWorkerSettings", "build_focus_worker"]
 
@@ -76,15 +76,9 @@ def build_focus_worker(
         on_product=on_product,
         fft_wisdom=wisdom,
     )
-    config = RuntimeConfig(
-        group_id=settings.group_id,
-        topics=[settings.topics.focus_jobs],
-        dead_letters_topic=settings.topics.dead_letters,
-        events_topic=settings.topics.events,
-        retry=FOCUS_RETRY,
-        max_batch=1,
+    config = stage_config(
+        settings, group_id=settings.group_id, topics=[settings.topics.focus_jobs],
+        retry=FOCUS_RETRY, max_batch=1,
         consumer_config={"max.poll.interval.ms": settings.max_poll_interval_ms},
-        stall_after_s=settings.stall_after_s,
-        stall_events=stall_events(settings.topics.events),
-    )
+    )  # fmt: skip
     return StageRuntime(stage, bus, config)
