@@ -87,10 +87,9 @@ def save_wisdom(path: str | os.PathLike[str]) -> int:
     (:func:`load_wisdom`) creates ``FFTW_MEASURE``/``FFTW_PATIENT`` plans of the same
     shapes instantly. Without pyFFTW nothing is written and 0 is returned.
     """
-    wisdom = export_wisdom()
-    if not wisdom:
+    blob = wisdom_bytes()
+    if not blob:
         return 0
-    blob = _WISDOM_MAGIC + b"".join(len(w).to_bytes(8, "little") + w for w in wisdom)
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
@@ -120,17 +119,37 @@ def load_wisdom(path: str | os.PathLike[str]) -> bool:
             blob = fh.read()
     except FileNotFoundError:
         return False
+    return import_wisdom_bytes(blob, os.fspath(path))
+
+
+def wisdom_bytes() -> bytes:
+    """The wisdom gathered so far in eoport's wisdom format (empty without plans): a magic
+    line, then each FFTW wisdom part (double, single, long double) length-prefixed."""
+    wisdom = export_wisdom()
+    if not wisdom:
+        return b""
+    return _WISDOM_MAGIC + b"".join(len(w).to_bytes(8, "little") + w for w in wisdom)
+
+
+def import_wisdom_bytes(blob: bytes, name: str = "wisdom") -> bool:
+    """Load wisdom in the format of :func:`wisdom_bytes`; True if FFTW accepted it all.
+
+    Raises
+    ------
+    FocusError
+        If ``blob`` (called ``name`` in the message) is not wisdom of this format.
+    """
     if not blob.startswith(_WISDOM_MAGIC):
-        raise FocusError(f"{os.fspath(path)} is not an eoport FFTW wisdom file")
+        raise FocusError(f"{name} is not an eoport FFTW wisdom file")
     parts: list[bytes] = []
     pos = len(_WISDOM_MAGIC)
     while pos < len(blob):
         if pos + 8 > len(blob):
-            raise FocusError(f"truncated FFTW wisdom file {os.fspath(path)}")
+            raise FocusError(f"truncated FFTW wisdom file {name}")
         n = int.from_bytes(blob[pos : pos + 8], "little")
         pos += 8
         if pos + n > len(blob):
-            raise FocusError(f"truncated FFTW wisdom file {os.fspath(path)}")
+            raise FocusError(f"truncated FFTW wisdom file {name}")
         parts.append(blob[pos : pos + n])
         pos += n
     return import_wisdom(tuple(parts))

@@ -7,10 +7,11 @@ local autoscaler scale this stage by its backlog.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
+from prometheus_client import Gauge
 from pydantic import Field
 
 from sar import __version__
@@ -24,6 +25,13 @@ from streams.messages.stages import stage_config
 
 __all__ = ["FocusWorker", "FocusWorkerSettings", "build_focus_worker"]
 
+log = logging.getLogger(__name__)
+
+WARM_UP_SECONDS = Gauge(
+    "eoport_focus_warm_up_seconds",
+    "Time the worker spent focusing its warm-up bursts before taking jobs, s",
+)
+
 
 class FocusWorkerSettings(CommonSettings):
     """Burst focusing worker (``eoport run focus``); scaled by the operator."""
@@ -36,8 +44,16 @@ class FocusWorkerSettings(CommonSettings):
     fft_effort: Literal["measure", "patient"] = "measure"
     """FFTW planner effort of the focusing plans: ``patient`` plans take minutes per new
     burst shape but run faster; use it with ``fft_wisdom`` so that is paid once."""
-    fft_wisdom: Path | None = None
-    """FFTW wisdom file: loaded at start, rewritten when new plans were made."""
+    fft_wisdom: str | None = None
+    """FFTW wisdom shared by the workers: a path (a shared volume) or an object-store URL;
+    loaded at start, rewritten when new plans were made."""
+    warm_up: bool = Field(
+        default=True,
+        description="focus one synthetic burst per IW sub-swath before taking jobs",
+    )
+    warm_up_samples: int | None = Field(
+        default=None, ge=256, description="range samples of the warm-up bursts (None: full)"
+    )
     stall_after_s: float = Field(
         default=60.0, gt=0, description="watchdog: recreate a consumer idle while lagging, s"
     )
@@ -53,22 +69,32 @@ def build_focus_worker(
 ) -> StageRuntime:
     """The ``focus`` stage configured by ``settings``, ready to :meth:`~StageRuntime.run`.
 
-    Configures the FFT library (threads, planner effort, wisdom file) unless
-    ``configure_fft`` is false (several workers in one process share one configuration).
+    Configures the FFT library (threads, planner effort, shared wisdom) and, with
+    ``settings.warm_up``, focuses one synthetic burst per IW sub-swath first
+    (:func:`streams.focus.warmup.warm_up`), so the returned worker plans nothing on its
+    first real burst — unless ``configure_fft`` is false (several workers in one process
+    share one configuration).
     """
-    from sar.focus.fft import WisdomFile
     from sar.focus.fft import configure_fft as configure
+    from streams.focus.warmup import SharedWisdom, warm_up
 
     wisdom = None
+    objects = store if store is not None else settings.make_object_store()
     if configure_fft:
         configure(threads=settings.fft_threads, effort=f"FFTW_{settings.fft_effort.upper()}")
         if settings.fft_wisdom is not None:
-            wisdom = WisdomFile(settings.fft_wisdom)
-            wisdom.load()
+            wisdom = SharedWisdom(settings.fft_wisdom, objects)
+            loaded = wisdom.load()
+            log.info("FFTW wisdom %s: %s", settings.fft_wisdom, "loaded" if loaded else "none")
+        if settings.warm_up:
+            seconds = warm_up(n_samples=settings.warm_up_samples)
+            WARM_UP_SECONDS.set(sum(seconds.values()))
+            if wisdom is not None:
+                wisdom.save_if_changed()
     bus = settings.make_bus()
     ensure_topics(bus, settings.topics.specs())
     stage = FocusWorker(
-        store if store is not None else settings.make_object_store(),
+        objects,
         processing_version=settings.processing_version,
         products_topic=settings.topics.l1_products,
         events_topic=settings.topics.events,

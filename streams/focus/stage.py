@@ -31,20 +31,20 @@ from prometheus_client import Counter, Histogram
 
 from sar import __version__
 from sar.errors import SarError
-from sar.focus.fft import WisdomFile
 from sar.focus.tops import recycle_output
 from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_packets
 from sar.product.geogrid import footprint_geojson
 from sar.product.slc import write_slc
 from sar.timeutil import gps_seconds_to_utc
-from streams._infra.errors import PermanentError
+from streams._infra.errors import PermanentError, StreamError
 from streams._infra.objectstore import ObjectStore
 from streams._infra.records import OutgoingRecord, Record
 from streams._infra.retry import RetryPolicy
 from streams._infra.runtime import StageBase
 from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.catalogue.sarparams import sar_parameters_of
+from streams.focus.warmup import SharedWisdom
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
 from streams.messages.products import ProductRecord, make_product_id
@@ -127,7 +127,7 @@ class FocusWorker(StageBase):
         products_prefix: str = "products",
         focus_filter: FocusFilter | None = None,
         on_product: Callable[[ProductRecord], None] | None = None,
-        fft_wisdom: WisdomFile | None = None,
+        fft_wisdom: SharedWisdom | None = None,
     ) -> None:
         self.store = store
         self.processing_version = processing_version
@@ -167,8 +167,8 @@ class FocusWorker(StageBase):
         if self.fft_wisdom is not None:
             try:
                 self.fft_wisdom.save_if_changed()
-            except OSError as exc:  # the product matters more than the plan cache
-                log.warning("cannot save FFTW wisdom to %s: %s", self.fft_wisdom.path, exc)
+            except (OSError, StreamError) as exc:  # the product matters more than the plans
+                log.warning("cannot save FFTW wisdom to %s: %s", self.fft_wisdom.url, exc)
         product_id = make_product_id(job.burst_key, self.processing_version)
         url = self.store.url(f"{self.products_prefix}/{product_id}.h5")
         history: dict[str, Any] = {

@@ -26,12 +26,12 @@ from streams._infra.records import Record
 from streams._infra.topics import DEAD_LETTERS, EVENTS, L1_PRODUCTS
 from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.reassembly import ChannelReassembler
+from streams.catalogue.stac import product_to_stac_item
 from streams.messages.chunks import Chunk, encode_chunk, split_into_chunks
 from streams.messages.events import EventRecord
-from streams.catalogue.stac import product_to_stac_item
 from streams.messages.products import ProductRecord, make_product_id
-from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
 from tests.streams.focus.test_stage import read_all
+from tests.streams.passdata import TARGET_A, TARGET_B, stripmap_pass, truth_bursts
 
 CHANNEL = "LOCAL/pass-1/1"
 CHUNK = 256_000
@@ -216,6 +216,7 @@ def test_worker_killed_mid_burst_is_replaced_by_another(
         EOPORT_BOOTSTRAP_SERVERS=tansu_broker_fn.bootstrap_servers,
         EOPORT_OBJECT_STORE_URL=str(tmp_path / "objects"),
         EOPORT_SESSION_TIMEOUT_MS="3000",
+        EOPORT_WARM_UP_SAMPLES="4096",  # the pass's narrowed echo window
         EOPORT_LOG_LEVEL="WARNING",
     )
 

@@ -99,6 +99,7 @@ def stages(durable_broker: LocalBroker, tmp_path: Path) -> Iterator[dict[str, st
         EOPORT_OBJECT_STORE_URL=str(tmp_path / "objects"),
         EOPORT_STATE_DIR=str(tmp_path / "state"),
         EOPORT_SESSION_TIMEOUT_MS="3000",
+        EOPORT_WARM_UP_SAMPLES="4096",  # the pass's narrowed echo window
         EOPORT_LOG_LEVEL="WARNING",
     )
     env.setdefault("EOPORT_STALL_AFTER_S", "15")
