@@ -26,6 +26,7 @@ def _add_l0(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     info = l0sub.add_parser("info", help="summary of a Level-0 file")
     info.add_argument("file", help="Level-0 file (raw space-packet stream, e.g. an S1 .dat)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--lenient", action="store_true", help=l0.LENIENT_HELP)
     info.set_defaults(handler=l0.cmd_info)
     dec = l0sub.add_parser("decode", help="decode packets into an .npz (I/Q + header fields)")
     dec.add_argument("file", help="Level-0 file")
@@ -36,6 +37,7 @@ def _add_l0(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="all",
         help="which packets to decode (default: all)",
     )
+    dec.add_argument("--lenient", action="store_true", help=l0.LENIENT_HELP)
     dec.set_defaults(handler=l0.cmd_decode)
 
 
@@ -66,8 +68,13 @@ def _add_focus(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     from eoport.commands import focus
 
     p = sub.add_parser("focus", help="focus a Level-0 file into SLC products (HDF5)")
-    p.add_argument("file", help="Level-0 file")
-    p.add_argument("-o", "--output", required=True, help="output .h5 (or directory for IW)")
+    p.add_argument("file", nargs="?", default=None, help="Level-0 file")
+    p.add_argument("-o", "--output", default=None, help="output .h5 (or directory for IW)")
+    p.add_argument(
+        "--burst", default=None, metavar="KEY",
+        help="focus a burst the stream stored (raw object + job; e.g. one early selection "
+        "skipped) from EOPORT_OBJECT_STORE_URL, as the focus stage would",
+    )  # fmt: skip
     p.add_argument("--window-range", default="hamming:0.75", help="e.g. hamming:0.75, none")
     p.add_argument("--window-azimuth", default=None, help="default: IPF (hamming:0.75)")
     p.add_argument("--block-lines", type=int, default=None, help="azimuth block size, lines")
@@ -142,9 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_l0, _add_simulate, _add_focus, _add_quality, _add_bench):
         add(sub)
-    from eoport.commands import demo, run
+    from eoport.commands import apikey, bench_quality, demo, run
 
-    for module in (demo, run):
+    for module in (demo, run, bench_quality, apikey):
         module.register(sub)
     return parser
 

@@ -2,8 +2,12 @@
 
 This is the science-side processor used by ``eoport focus`` and by the streaming
 focusing workers: decode (done by the caller), rebuild the orbit from the
-sub-commutated ancillary data (S1-IF-ASD-PL-0007 section 3.2.3), select the echo
-packets of each swath/polarisation (and burst, for IW TOPS), and focus them.
+sub-commutated ancillary data (S1-IF-ASD-PL-0007 section 3.2.3; one cycle per receive
+channel, so dual-polarisation streams with both channels interleaved decode too), select
+the echo packets of each swath/channel polarisation (and burst, for IW TOPS), and focus
+them. A TOPS burst with lost packets inside (a hole shorter than
+:data:`sar.l0.bursts.BURST_MAX_HOLE_S`) is focused as one product on its full line grid,
+the missing lines zero-filled and listed in the product.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from sar.errors import FocusError
 from sar.focus.raw import raw_from_packets, swath_name
@@ -20,7 +25,7 @@ from sar.geo.burst_id import ascending_node_time, identify_iw_burst
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
 from sar.l0.ancillary import decode_ancillary, orbit_from_ancillary
-from sar.l0.bursts import burst_indices, split_bursts
+from sar.l0.bursts import burst_indices, channel_polarisation, split_bursts
 from sar.l0.enums import EccNumber, SignalType, polarisation_name
 from sar.l0.packets import Level0Packets
 from sar.l0.radar import packet_time
@@ -62,13 +67,56 @@ ORBIT_MARGIN = 10.0
 """Orbit coverage required beyond the first and last packet, s (half an aperture is < 2 s)."""
 
 
+END_FIT_VECTORS = 4
+"""State vectors next to each end used to refine the end velocity before propagation."""
+
+
+def _refined_end_velocity(orbit: Orbit, end: int) -> npt.NDArray[np.float64]:
+    """Velocity of the first (``end`` 0) or last (``end`` -1) state vector that makes the
+    propagated trajectory pass through the neighbouring positions.
+
+    The ancillary velocities are float32 (S1-IF-ASD-PL-0007 section 3.2.3: ~0.5 mm/s steps
+    at 7.5 km/s), the positions float64: propagating from the coded velocity drifts by
+    ~0.5 mm per second (0.1 rad of carrier phase), which matters for the last burst of a
+    pass, whose aperture reaches beyond the last state vector. Two Gauss-Newton steps of
+    ``min |propagated(t_k) - p_k|`` over the velocity (sensitivity ``(t_k - t_end) I``).
+    """
+    n = min(END_FIT_VECTORS, orbit.times.size - 1)
+    t0, p0 = float(orbit.times[end]), orbit.positions[end]
+    v = np.array(orbit.velocities[end], dtype=np.float64)
+    idx = np.arange(1, n + 1) if end == 0 else np.arange(-n - 1, -1)
+    dt = orbit.times[idx] - t0
+    for _ in range(2):
+        # a two-vector orbit whose inner end is (t0, p0, v), so that extend_orbit
+        # propagates from it towards the neighbours (the other vector is a placeholder)
+        if end == 0:
+            pair = Orbit(np.array([t0 - 1.0, t0]), np.array([p0 - v, p0]), np.array([v, v]))
+            prop = extend_orbit(pair, t0 - 1.0, float(orbit.times[idx[-1]]))
+        else:
+            pair = Orbit(np.array([t0, t0 + 1.0]), np.array([p0, p0 + v]), np.array([v, v]))
+            prop = extend_orbit(pair, float(orbit.times[idx[0]]), t0 + 1.0)
+        lookup = {float(t): k for k, t in enumerate(prop.times)}
+        rows = [lookup.get(float(t)) for t in orbit.times[idx]]
+        if any(r is None for r in rows):  # not on the 1 s propagation grid
+            return np.asarray(orbit.velocities[end], dtype=np.float64)
+        residual = orbit.positions[idx] - prop.positions[[int(r) for r in rows if r is not None]]
+        v = v + np.sum(dt[:, None] * residual, axis=0) / float(np.sum(dt * dt))
+    return v
+
+
 def orbit_from_packets(packets: Level0Packets, *, margin: float = ORBIT_MARGIN) -> Orbit:
     """Rebuild the orbit from the packets' sub-commutated ancillary data.
 
     The 1 Hz state vectors are extended by propagation (:func:`sar.geo.propagate.extend_orbit`)
-    to cover the packets' sensing time plus ``margin`` seconds on both sides.
+    to cover the packets' sensing time plus ``margin`` seconds on both sides, from end
+    velocities refined on the neighbouring positions (:func:`_refined_end_velocity`).
     """
     orbit = orbit_from_ancillary(decode_ancillary(packets.headers))
+    if orbit.times.size >= 3:
+        vel = np.array(orbit.velocities, dtype=np.float64)
+        vel[0] = _refined_end_velocity(orbit, 0)
+        vel[-1] = _refined_end_velocity(orbit, -1)
+        orbit = Orbit(orbit.times, orbit.positions, vel)
     h = packets.headers
     times = packet_time(h["coarse_time"], h["fine_time"])
     return extend_orbit(orbit, float(np.min(times)) - margin, float(np.max(times)) + margin)
@@ -80,9 +128,8 @@ def _echo_groups(packets: Level0Packets) -> list[tuple[int, int]]:
     if not np.any(echo):
         raise FocusError("no echo packets to focus")
     sel = h[echo]
-    pairs = {
-        (int(s), int(p)) for s, p in zip(sel["swath_number"], sel["polarisation"], strict=True)
-    }
+    pols = channel_polarisation(sel)
+    pairs = {(int(s), int(p)) for s, p in zip(sel["swath_number"], pols, strict=True)}
     return sorted(pairs)
 
 
@@ -171,7 +218,9 @@ def _focus_tops(
         sub = packets.select(mask)
         swath = swath_name(burst.swath_number)[1]
         pol = polarisation_name(burst.polarisation)
-        raw = raw_from_packets(sub, orbit, swath=burst.swath_number, polarisation=pol)
+        raw = raw_from_packets(
+            sub, orbit, swath=burst.swath_number, polarisation=pol, max_missing_fraction=1.0
+        )
         raw = replace(
             raw,
             azimuth_steering_rate=math.radians(IW_AZIMUTH_STEERING_RATE_DEG_S[swath]),

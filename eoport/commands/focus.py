@@ -22,8 +22,57 @@ def output_paths(output: str, names: list[str]) -> list[Path]:
     return [stem.with_name(f"{stem.name}_{name}.h5") for name in names]
 
 
+def focus_stored_burst(key: str, output: str | None = None) -> dict[str, object]:
+    """Focus a burst the stream stored (``raw/{key}.dat`` and its job, kept by early
+    selection) exactly as the ``focus`` stage would: same job, same code, same product id;
+    the product is written where the stream writes it (``products/{id}.h5`` in the
+    object store of ``EOPORT_OBJECT_STORE_URL``) and copied to ``output`` if given.
+
+    Raises
+    ------
+    InvalidArgumentError
+        No burst is stored under ``key``.
+    """
+    from streams import load
+    from streams.assemble.selection import JobNotFoundError, load_job
+    from streams.focus import FocusWorker, FocusWorkerSettings
+
+    settings = load(FocusWorkerSettings)
+    store = settings.make_object_store()
+    try:
+        job = load_job(store, key)
+    except JobNotFoundError as exc:
+        raise InvalidArgumentError(f"--burst: {exc}") from exc
+    worker = FocusWorker(store, processing_version=settings.processing_version)
+    product = worker.focus(job)
+    out: dict[str, object] = {
+        "burst_key": product.burst_key, "product_id": product.product_id, "url": product.url,
+        "size_bytes": product.size_bytes, "footprint": product.footprint,
+    }  # fmt: skip
+    if output is not None:
+        path = Path(output)
+        if path.is_dir() or output.endswith(("/", "\\")):
+            path.mkdir(parents=True, exist_ok=True)
+            path = path / f"{product.product_id}.h5"
+        path.write_bytes(store.get_bytes(product.url))
+        out["output"] = str(path)
+    return out
+
+
 def cmd_focus(args: argparse.Namespace) -> int:
-    """Focus every swath/polarisation (stripmap) or burst (IW) of a Level-0 file."""
+    """Focus every swath/polarisation (stripmap) or burst (IW) of a Level-0 file, or
+    (``--burst KEY``) a burst the stream stored."""
+    if getattr(args, "burst", None):
+        if getattr(args, "file", None):
+            raise InvalidArgumentError("give a Level-0 file or --burst KEY, not both")
+        summary = focus_stored_burst(args.burst, args.output)
+        if args.json:
+            print_json(summary)
+        else:
+            print(f"wrote {summary.get('output', summary['url'])} ({summary['product_id']})")
+        return 0
+    if not getattr(args, "file", None) or not args.output:
+        raise InvalidArgumentError("eoport focus needs FILE and -o OUTPUT (or --burst KEY)")
     from sar.errors import Level0Error
     from sar.focus.windows import parse_window
     from sar.l0.packets import decode_packets
@@ -60,6 +109,7 @@ def cmd_focus(args: argparse.Namespace) -> int:
     paths = output_paths(args.output, [p.name for p in products])
     history = {"command": "eoport focus", "input": str(Path(args.file).name)}
     written = []
+    missing_total: dict[str, int] = {}
     for product, path in zip(products, paths, strict=True):
         write_slc(path, product.slc, history=history, compression=args.compression)
         written.append(
@@ -68,13 +118,25 @@ def cmd_focus(args: argparse.Namespace) -> int:
                 "name": product.name,
                 "lines": product.slc.lines,
                 "samples": product.slc.samples,
+                "complete": product.slc.complete,
+                "missing_lines": [
+                    list(r) for r in (product.slc.missing.ranges if product.slc.missing else ())
+                ],
             }
         )
+        if product.slc.missing is not None and product.slc.missing.ranges:
+            missing_total[str(path)] = product.slc.missing.count
     elapsed = time.perf_counter() - t0
     if args.json:
         print_json({"products": written, "seconds": elapsed})
     else:
         for item in written:
-            print(f"wrote {item['product']} ({item['lines']} x {item['samples']})")
+            note = ""
+            if item["product"] in missing_total:
+                note = (
+                    f", {missing_total[str(item['product'])]} missing raw lines zero-filled: "
+                    f"{item['missing_lines']}"
+                )
+            print(f"wrote {item['product']} ({item['lines']} x {item['samples']}{note})")
         print(f"focused {len(written)} product(s) in {elapsed:.2f} s")
     return 0

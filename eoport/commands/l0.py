@@ -9,8 +9,13 @@ import numpy as np
 
 from eoport.commands._io import print_json, read_input_file
 
+LENIENT_HELP = (
+    "skip corrupt bytes and packets (resynchronising on the next valid header) and report "
+    "skipped_bytes, dropped_packets and the skipped byte ranges; default: stop at the first"
+)
 
-def _decode(path: str, *, strict: bool = True) -> Any:
+
+def _decode(path: str, *, strict: bool = True) -> tuple[Any, int]:
     from sar.errors import Level0Error
     from sar.l0.packets import decode_packets
 
@@ -18,15 +23,15 @@ def _decode(path: str, *, strict: bool = True) -> Any:
     packets = decode_packets(data, strict=strict)
     if len(packets.headers) == 0:
         raise Level0Error(f"not a Level-0 file: no valid space packet found in {path}", 0)
-    return packets
+    return packets, len(data)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    """Print a summary of a Level-0 file."""
+    """Print a summary of a Level-0 file (``--lenient``: skip and report corrupt parts)."""
     from sar.l0.info import summarize_packets
 
-    packets = _decode(args.file)
-    summary = summarize_packets(packets).to_dict()
+    packets, size = _decode(args.file, strict=not getattr(args, "lenient", False))
+    summary = summarize_packets(packets, size).to_dict()
     summary["file"] = args.file
     if args.json:
         print_json(summary)
@@ -45,11 +50,23 @@ _SIGNALS = {
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    """Decode packets into an .npz with I/Q, sample counts and every header field."""
+    """Decode packets into an .npz with I/Q, sample counts and every header field.
+
+    The SAS fields follow the SSB flag (S1-IF-ASD-PL-0007 section 3.2.5.13,
+    :func:`sar.l0.headers.sas_fields`): ``elevation_beam_address`` and
+    ``azimuth_beam_address`` for imaging packets, ``sas_test``, ``cal_type`` and
+    ``calibration_beam_address`` for calibration packets, -1 where not applicable.
+    ``--lenient`` skips corrupt parts and stores ``skipped_bytes``, ``dropped_packets``
+    and ``skipped_ranges`` ([n, 2] byte ranges).
+    """
     from sar.l0.fields import SPEC_FIELD_NAMES
+    from sar.l0.headers import sas_fields
+    from sar.l0.info import skipped_byte_ranges
     from sar.l0.radar import physical_header_fields
 
-    packets = _decode(args.file)
+    lenient = bool(getattr(args, "lenient", False))
+    packets, size = _decode(args.file, strict=not lenient)
+    ranges = skipped_byte_ranges(packets.headers, size) if packets.skipped_bytes else []
     if args.signal != "all":
         mask = np.isin(packets.headers["signal_type"], sorted(_SIGNALS[args.signal]))
         packets = packets.select(mask)
@@ -61,7 +78,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
     }
     for name in SPEC_FIELD_NAMES:
         arrays[name] = headers[name]
+    arrays.update(sas_fields(headers))
     arrays.update(physical_header_fields(headers))
+    arrays["skipped_bytes"] = np.int64(packets.skipped_bytes)
+    arrays["dropped_packets"] = np.int64(packets.dropped_packets)
+    arrays["skipped_ranges"] = np.array(ranges, dtype=np.int64).reshape(-1, 2)
     out = args.output
     with open(out, "wb") as fh:
         np.savez(fh, **arrays)
@@ -69,4 +90,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
         f"wrote {out}: {len(headers)} packets ({args.signal}), "
         f"iq {packets.iq.shape[0]} x {packets.iq.shape[1]} complex64"
     )
+    if lenient:
+        print(
+            f"skipped {packets.skipped_bytes} bytes, dropped {packets.dropped_packets} "
+            f"packet(s), byte ranges {ranges}"
+        )
     return 0

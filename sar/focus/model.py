@@ -71,6 +71,9 @@ class RawData:
         Data-take identifier from the packets.
     extra
         Additional metadata carried into the product (str/int/float values).
+    missing_lines
+        Half-open ``(first, stop)`` ranges of lines that were missing in the input and are
+        zero-filled in ``echoes`` (lost packets inside a burst).
     """
 
     echoes: npt.NDArray[np.complex64]
@@ -88,6 +91,7 @@ class RawData:
     burst_id: str = ""
     data_take_id: int = 0
     extra: dict[str, str | int | float] = field(default_factory=dict)
+    missing_lines: tuple[tuple[int, int], ...] = ()
 
     @property
     def lines(self) -> int:

@@ -3,7 +3,9 @@
 Selection and alignment (S1-IF-ASD-PL-0007 issue 13):
 
 - echo packets are those with SES signal type 0 (section 3.2.5.14); one swath number
-  (SES SSB, 3.2.5.14) and one polarisation (SAS SSB, 3.2.5.13) are kept;
+  (SES SSB, 3.2.5.14) and one channel polarisation (SAS SSB POL code, 3.2.5.13, with the
+  receive channel of a dual-polarisation take, 3.2.2.5:
+  :func:`sar.l0.bursts.channel_polarisation`) are kept;
 - lines are sorted by packet datation (3.2.1), taken as the transmit time of the line's
   pulse; the two-way time of sample 0 is ``rank * PRI + SWST + 320 / (8 f_ref)``
   (3.2.5.9-3.2.5.11, :func:`sar.l0.radar.range_time_of_first_sample`);
@@ -24,7 +26,9 @@ from sar.errors import FocusError
 from sar.focus.model import ChirpParameters, RawData
 from sar.geo.orbit import Orbit
 from sar.l0 import radar
+from sar.l0.bursts import channel_polarisation
 from sar.l0.enums import polarisation_name
+from sar.product.model import MissingLines
 
 ECHO_SIGNAL_TYPE = 0
 """SES signal type of echo packets (S1-IF-ASD-PL-0007 table 3.2-20)."""
@@ -71,8 +75,9 @@ MAX_MISSING_FRACTION = 0.05
 
 
 def line_grid(
-    pri_count: npt.NDArray[Any], stamps: npt.NDArray[np.float64], pri: float
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    pri_count: npt.NDArray[Any], stamps: npt.NDArray[np.float64], pri: float,
+    max_missing_fraction: float = MAX_MISSING_FRACTION,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:  # fmt: skip
     """Place packets on a regular line grid from their PRI counters.
 
     Packet datation is quantised to 2^-16 s (15 us, a few percent of a PRI), so line
@@ -88,6 +93,8 @@ def line_grid(
         Packet datation, GPS s.
     pri
         Pulse repetition interval, s.
+    max_missing_fraction
+        Largest fraction of missing PRIs accepted.
 
     Returns
     -------
@@ -108,10 +115,10 @@ def line_grid(
         raise FocusError("duplicate PRI counts in one swath and polarisation")
     n_lines = int(rows[-1]) + 1
     missing = n_lines - rows.size
-    if missing > MAX_MISSING_FRACTION * n_lines:
+    if missing > max_missing_fraction * n_lines:
         raise FocusError(
             f"{missing} of {n_lines} PRIs are missing (more than "
-            f"{MAX_MISSING_FRACTION:.0%}): the selection is not one continuous acquisition"
+            f"{max_missing_fraction:.0%}): the selection is not one continuous acquisition"
         )
     t0 = float(np.mean(stamps - rows * pri))
     residual = np.abs(stamps - (t0 + rows * pri))
@@ -123,14 +130,34 @@ def line_grid(
     return rows, t0 + np.arange(n_lines, dtype=np.float64) * pri
 
 
+def missing_ranges(rows: npt.NDArray[np.int64]) -> tuple[tuple[int, int], ...]:
+    """Half-open ``(first, stop)`` ranges of the grid lines that no packet fills, given the
+    increasing line index of every packet (:func:`line_grid`)."""
+    jumps = np.flatnonzero(np.diff(rows) > 1)
+    return tuple((int(rows[i]) + 1, int(rows[i + 1])) for i in jumps)
+
+
+def missing_record(raw: RawData) -> MissingLines:
+    """The product's record of the raw lines missing from ``raw`` (none: empty ranges)."""
+    first = float(raw.line_times[0]) if raw.lines else 0.0
+    return MissingLines(
+        ranges=tuple(raw.missing_lines), lines=raw.lines, first_line_time=first,
+        line_interval=1.0 / raw.prf if raw.prf > 0 else 0.0,
+    )  # fmt: skip
+
+
 def raw_from_packets(
     packets: Any,
     orbit: Orbit,
     *,
     swath: str | int | None = None,
     polarisation: str | None = None,
+    max_missing_fraction: float = MAX_MISSING_FRACTION,
 ) -> RawData:
     """Assemble the echo lines of one swath and polarisation on a common range grid.
+
+    Missing PRIs (lost packets) become zero lines of the grid, listed in
+    ``RawData.missing_lines``.
 
     Parameters
     ----------
@@ -143,6 +170,8 @@ def raw_from_packets(
         Swath name (``"S3"``, ``"IW1"``) or SES swath number; ``None`` if only one.
     polarisation
         ``"VV"``, ``"VH"``, ``"HH"``, ``"HV"``; ``None`` if only one.
+    max_missing_fraction
+        Largest fraction of missing PRIs accepted (a TOPS burst with a hole passes 1).
 
     Returns
     -------
@@ -171,7 +200,9 @@ def raw_from_packets(
     else:
         swath_no = int(_pick(numbers, swath, "swath number"))
     sel = echo & (headers["swath_number"] == swath_no)
-    pols = np.array([polarisation_name(int(p)) for p in headers["polarisation"][sel]])
+    codes = channel_polarisation(headers[sel])
+    names = {int(c): polarisation_name(int(c)) for c in np.unique(codes)}
+    pols = np.array([names[int(c)] for c in codes])
     pol = str(_pick(pols, polarisation, "polarisation"))
     idx = np.nonzero(sel)[0][pols == pol]
     h = headers[idx]
@@ -188,7 +219,7 @@ def raw_from_packets(
         pulse_length=radar.tx_pulse_length_s(_single(h["tx_pulse_length"], "TXPL")),
     )
     pri_code = _single(h["pri"], "PRI")
-    rows, times = line_grid(h["pri_count"], stamps, radar.pri_s(pri_code))
+    rows, times = line_grid(h["pri_count"], stamps, radar.pri_s(pri_code), max_missing_fraction)
     fs = radar.range_sampling_rate(_single(h["range_decimation"], "range decimation"))
     tau = np.array([radar.range_time_of_first_sample(int(r), pri_code, int(s))
                     for r, s in zip(h["rank"], h["swst"], strict=True)])
@@ -217,4 +248,5 @@ def raw_from_packets(
             "swst_shifts": int(np.count_nonzero(shift)),
             "missing_lines": int(times.size - idx.size),
         },
+        missing_lines=missing_ranges(rows),
     )

@@ -38,6 +38,7 @@ from sar.focus.doppler import (
 from sar.focus.fft import empty_block, transform
 from sar.focus.model import RawData
 from sar.focus.range_compress import multiply_rows
+from sar.focus.raw import missing_record
 from sar.focus.rcmc import DEFAULT_TAPS, correct_range_migration, node_count
 from sar.focus.replica import check_chirp, make_range_filter, replica_samples
 from sar.focus.windows import WindowSpec, parse_window
@@ -448,6 +449,7 @@ def make_slc(
 ) -> SlcImage:
     """Wrap a focused block and its plan into an :class:`SlcImage`."""
     return SlcImage(
+        missing=missing_record(raw),
         image=image,
         first_line_time=float(raw.line_times[0]) + plan.reference_delay,
         azimuth_time_interval=1.0 / raw.prf,

@@ -15,7 +15,10 @@ the steering centre and per range strip:
 4. Range FFT of the strip, bulk RCMC + SRC + matched filter of the strip centre range in
    the 2-D frequency domain, range IFFT (range migration varies little within a strip).
 5. Per range bin: hyperbolic matched filter ``exp(j 4 pi R0 (D(f) - 1) / lambda)``
-   (differential to the bulk one), bistatic time shift ``tau / 2``, and a residual chirp
+   (differential to the bulk one) corrected to each target's exact stationary-phase
+   spectrum at its own Doppler band (:mod:`sar.focus.tops_spectrum`: targets near the
+   burst ends are seen ~1 s off zero Doppler, where the burst-centre hyperbola is off by
+   0.1-0.2 rad), bistatic time shift ``tau / 2``, and a residual chirp
    ``exp(j pi f^2 / k_x)`` with ``k_x = k_t``: every target is left as a chirp of the
    TOPS Doppler-centroid rate centred on one common time, the TN-deramped domain.
 6. Azimuth IFFT, azimuth window over the processed bandwidth (exact: this domain is the
@@ -56,9 +59,16 @@ from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.errors import FocusError
 from sar.focus.doppler import fit_polynomial
 from sar.focus.model import RawData
+from sar.focus.raw import missing_record
 from sar.focus.replica import make_range_filter
-from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL
-from sar.focus.tops_setup import LAG_BLOCK_LINES, BurstSetup, LagPairs, setup_burst
+from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL, steering_doppler_rate
+from sar.focus.tops_setup import (
+    LAG_BLOCK_LINES,
+    BurstSetup,
+    LagSums,
+    lag_weights,
+    setup_burst,
+)
 from sar.focus.tops_strip import (
     aligned,
     give_workspace,
@@ -87,8 +97,8 @@ _MIN_LINES = 64
 
 def _compress_block(
     raw: RawData, filt: ComplexArray, rc: ComplexArray, first: int, ws: _RangeWorkspace,
-    pairs: LagPairs,
-) -> float:  # fmt: skip
+    sums: LagSums | None, scratch: npt.NDArray[np.float32] | None,
+) -> None:  # fmt: skip
     last = min(raw.lines, first + RANGE_BLOCK_LINES)
     buf = ws.rng_buf
     m = last - first
@@ -99,7 +109,8 @@ def _compress_block(
     buf *= filt[None, :]
     ws.rng_inv()
     rc[first:last] = buf[:m]
-    return pairs.add_block(buf[:m], first)
+    if sums is not None and scratch is not None:
+        sums.add_block(buf[:m], first, scratch)
 
 
 # --------------------------------------------------------------------------------------
@@ -175,8 +186,11 @@ def focus_burst(
     azimuth_bandwidth
         Processed Doppler bandwidth, Hz; ``None``: 327/313/314 Hz for IW1/2/3.
     doppler_centroid
-        Doppler centroid of the raw echoes at the steering centre, Hz; ``None``
-        estimates it (lag-one correlation of the steering-deramped echoes).
+        Doppler centroid of the raw echoes at the steering centre, Hz; ``None`` chooses it
+        (:func:`sar.focus.tops_setup.choose_raw_doppler`): the lag-one correlation of the
+        steering-deramped echoes over every range sample when the scene is distributed and
+        consistent across range blocks, else the geometric centroid of total zero-Doppler
+        steering.
     strip_width
         Minimum range samples per azimuth strip; the strip is widened by up to a quarter of
         its span to a fast range FFT length
@@ -236,26 +250,30 @@ def _focus_compressed(
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
 
     next_block = _Queue(blocks)
-    pairs = LagPairs.empty(raw.lines)
-    powers = [0.0] * workers
+    slots = min(workers, len(blocks))
+    sums: LagSums | None = None
+    if doppler_centroid is None:
+        weights = lag_weights(raw, steering_doppler_rate(raw)[2])
+        sums = LagSums.empty(raw.lines, samples, weights)
 
     def range_job(slot: int) -> None:
+        del slot
         ws = _take_range_workspace(samples)
+        scratch = sums.scratch() if sums is not None else None
         try:
             while (first := next_block()) is not None:
-                powers[slot] += _compress_block(raw, filt, rc, first, ws, pairs)
+                _compress_block(raw, filt, rc, first, ws, sums, scratch)
         finally:
             _give_range_workspace(samples, ws)
 
-    _run_slots(min(workers, len(blocks)), range_job)
-    pairs.power = sum(powers)
+    _run_slots(slots, range_job)
     t_range = time.perf_counter()
     setup = setup_burst(
         raw, range_window=range_window, azimuth_window=azimuth_window,
         azimuth_bandwidth=azimuth_bandwidth,
         output_azimuth_time_interval=output_azimuth_time_interval,
         doppler_centroid=doppler_centroid, strip_width=strip_width, bistatic=bistatic,
-        lag_pairs=pairs,
+        lag_sums=sums.total() if sums is not None else None,
         antenna_length=antenna_length,
     )  # fmt: skip
     p = setup.plan
@@ -459,6 +477,13 @@ def make_product(
         "tops_specan_length": setup.plan.n_specan,
         "bistatic_correction": int(setup.bistatic),
     }
+    if setup.doppler is not None:
+        d = setup.doppler
+        metadata.update(
+            tops_doppler_source=d.source, tops_data_doppler_centroid=d.data,
+            tops_data_doppler_rms=d.rms, tops_data_doppler_coverage=d.coverage,
+            tops_geometric_doppler_centroid=d.geometry,
+        )  # fmt: skip
     metadata.update(raw.extra)
     return SlcImage(
         image=image, first_line_time=setup.first_line_time, azimuth_time_interval=interval,
@@ -469,4 +494,5 @@ def make_product(
         doppler_centroid=(dc,), fm_rate=(fm,), azimuth_steering_rate=raw.azimuth_steering_rate,
         burst_id=raw.burst_id, data_take_id=raw.data_take_id, valid_lines=valid,
         valid_samples=(0, max(0, setup.samples_out - halo)), metadata=metadata,
+        missing=missing_record(raw),
     )  # fmt: skip

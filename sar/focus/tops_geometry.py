@@ -148,6 +148,30 @@ class BurstGeometry:
         """Footprint scaling ``alpha = 1 - k_s / k_a`` (dimensionless)."""
         return 1.0 - self.k_s / self.fm_rate(tau)
 
+    def geometric_doppler(self, tau: npt.ArrayLike) -> FloatArray:
+        """Raw-data Doppler centroid at the steering centre predicted by the geometry, Hz.
+
+        Sentinel-1 flies total zero-Doppler steering (Fiedler et al., "Total zero Doppler
+        steering", IEEE TGRS 43(8), 2005): the unsteered beam points at zero Doppler at
+        every range. The beam is steered at transmit time ``t`` while the echo's Doppler
+        is that of the two-way path, i.e. of the mid-point time ``t + tau / 2``: at beam
+        centre the echo is ``k_a tau / 2`` (about -6 Hz for IW, the same at every range
+        since ``k_a tau`` barely varies) away from the steering Doppler.
+        """
+        t = np.asarray(tau, dtype=np.float64)
+        return np.asarray(0.5 * self.fm_rate(t) * t, dtype=np.float64)
+
+
+def steering_doppler_rate(raw: RawData) -> tuple[float, float, float]:
+    """Steering centre ``t_mid`` (GPS s, middle of the raw lines), satellite speed ``v_s``
+    there (m/s) and steering Doppler rate ``k_s = 2 v_s k_psi / lambda`` (Hz/s, TN)."""
+    times = np.asarray(raw.line_times, dtype=np.float64)
+    t_mid = 0.5 * float(times[0] + times[-1])
+    _, vel = interpolate_orbit(raw.orbit, t_mid)
+    v_s = float(np.linalg.norm(vel))
+    wavelength = SPEED_OF_LIGHT / raw.radar_frequency
+    return t_mid, v_s, 2.0 * v_s * raw.azimuth_steering_rate / wavelength
+
 
 def burst_geometry(raw: RawData, tau_first: float, tau_last: float) -> BurstGeometry:
     """Compute the TOPS geometry of ``raw`` over two-way times ``[tau_first, tau_last]``.
@@ -162,12 +186,8 @@ def burst_geometry(raw: RawData, tau_first: float, tau_last: float) -> BurstGeom
             f"TOPS focusing needs a positive azimuth steering rate, got "
             f"{raw.azimuth_steering_rate} rad/s"
         )
-    times = np.asarray(raw.line_times, dtype=np.float64)
-    t_mid = 0.5 * float(times[0] + times[-1])
+    t_mid, v_s, k_s = steering_doppler_rate(raw)
     wavelength = SPEED_OF_LIGHT / raw.radar_frequency
-    _, vel = interpolate_orbit(raw.orbit, t_mid)
-    v_s = float(np.linalg.norm(vel))
-    k_s = 2.0 * v_s * raw.azimuth_steering_rate / wavelength
     tau_nodes = np.linspace(tau_first, tau_last, _GEOMETRY_NODES)
     v_e = effective_velocity(raw.orbit, t_mid, tau_nodes)
     return BurstGeometry(

@@ -221,21 +221,57 @@ def store_block(
             orow[first + i] = block[i, ln] * w
 
 
-@nb.njit(cache=True, nogil=True)
-def lag_pair_sums(
-    block: ComplexArray, step: int, sums: Complex128Array
-) -> float:  # pragma: no cover - jit
-    """``sums[n] = sum_c block[n + 1, c] conj(block[n, c])`` over every ``step``-th column,
-    for the ``lines - 1`` line pairs of one block; returns the power of the used samples
-    of lines ``0 .. lines - 2``."""
-    lines, samples = block.shape
-    power = 0.0
-    for n in range(lines - 1):
-        s = 0.0 + 0.0j
-        for c in range(0, samples, step):
-            x0 = block[n, c]
-            x1 = block[n + 1, c]
-            s += complex(x1) * complex(np.conj(x0))
-            power += x0.real * x0.real + x0.imag * x0.imag
-        sums[n] = s
-    return power
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def lag_block_sums(
+    block: npt.NDArray[np.float32], weights: Complex128Array, edges: npt.NDArray[np.int64],
+    out: FloatArray, scratch: npt.NDArray[np.float32], pair_step: int = 1,
+) -> None:  # pragma: no cover - jit
+    """Weighted lag-one products of one line block, summed per range block.
+
+    ``block`` is a complex64 line block viewed as float32 (lines, 2 samples). For the
+    line pairs ``n = 0, pair_step, 2 pair_step, ... < lines - 1`` of the block (lag one;
+    every other pair halves the work without biasing the estimate), ``P[c] = weights[n]
+    block[n + 1, c] conj(block[n, c])`` and ``|block[n, c]|^2`` are accumulated per column in
+    ``scratch`` (3, samples) (elementwise: vectorises), then summed over the columns
+    ``edges[b] <= c < edges[b + 1]`` of each range block into ``out[0 | 1 | 2, b]`` (real
+    and imaginary lag product, power; float64, overwritten). Every column is used: on
+    every k-th column only, the estimate is biased for point-like scenes (a target's
+    range response migrating across samples is weighted by its sub-sample position;
+    summed over all samples of a signal sampled above Nyquist it is not). The result
+    does not depend on which thread handles the block.
+    """
+    lines = block.shape[0]
+    samples = block.shape[1] // 2
+    acc_r = scratch[0]
+    acc_i = scratch[1]
+    acc_p = scratch[2]
+    for c in range(samples):
+        acc_r[c] = 0.0
+        acc_i[c] = 0.0
+        acc_p[c] = 0.0
+    for n in range(0, lines - 1, pair_step):
+        x0 = block[n]
+        x1 = block[n + 1]
+        wr = np.float32(weights[n].real)
+        wi = np.float32(weights[n].imag)
+        for c in range(samples):
+            ar = x1[2 * c]
+            ai = x1[2 * c + 1]
+            br = x0[2 * c]
+            bi = x0[2 * c + 1]
+            pr = ar * br + ai * bi
+            pi = ai * br - ar * bi
+            acc_r[c] += pr * wr - pi * wi
+            acc_i[c] += pr * wi + pi * wr
+            acc_p[c] += br * br + bi * bi
+    for b in range(edges.size - 1):
+        sr = np.float32(0.0)
+        si = np.float32(0.0)
+        sp = np.float32(0.0)
+        for c in range(edges[b], edges[b + 1]):
+            sr += acc_r[c]
+            si += acc_i[c]
+            sp += acc_p[c]
+        out[0, b] = sr
+        out[1, b] = si
+        out[2, b] = sp

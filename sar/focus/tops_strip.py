@@ -280,6 +280,8 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
         phi = 4.0 * np.pi / lam * r0 * (d - 1.0) + row
         if setup.bistatic:
             phi = phi - np.pi * f * tau + 0.5 * np.pi / lam * (v * v / r0) * tau * tau
+        if setup.spectrum is not None:
+            phi = phi - setup.spectrum.evaluate(tau, f)
         return np.asarray(phi, dtype=np.float64)
 
     rd = _quadratic_coefficients(per_bin(0.0), per_bin(hw), per_bin(2.0 * hw), max(hw, 0.5))

@@ -127,9 +127,36 @@ def _words_time(words: npt.NDArray[np.uint16]) -> FloatArray:
 def decode_ancillary(headers: HeaderArray) -> AncillaryData:
     """Reassemble complete 64-word cycles from packet headers (in stream order).
 
-    A cycle is complete when 64 consecutive packets carry word indices 1, 2, ..., 64;
-    cycles with missing or repeated words are counted in ``incomplete_cycles``.
+    The cycle runs through the packets of each receive channel (``rx_channel_id``,
+    section 3.2.2.5): in a dual-polarisation stream the two channels' packets interleave
+    and each carries its own cycle, so cycles are reassembled per channel and the records
+    merged in time order. A cycle is complete when 64 consecutive packets of a channel
+    carry word indices 1, 2, ..., 64; cycles with missing or repeated words are counted in
+    ``incomplete_cycles``.
     """
+    channels = np.unique(headers["rx_channel_id"]) if headers.size else np.zeros(0)
+    if channels.size <= 1:
+        return _decode_channel(headers)
+    parts = [_decode_channel(headers[headers["rx_channel_id"] == c]) for c in channels]
+    order = np.argsort(np.concatenate([p.orbit_times for p in parts]), kind="stable")
+
+    def cat(name: str) -> FloatArray:
+        return np.asarray(np.concatenate([getattr(p, name) for p in parts])[order])
+
+    return AncillaryData(
+        orbit_times=cat("orbit_times"),
+        positions=cat("positions"),
+        velocities=cat("velocities"),
+        attitude_times=cat("attitude_times"),
+        quaternions=cat("quaternions"),
+        angular_rates=cat("angular_rates"),
+        complete_cycles=sum(p.complete_cycles for p in parts),
+        incomplete_cycles=sum(p.incomplete_cycles for p in parts),
+    )
+
+
+def _decode_channel(headers: HeaderArray) -> AncillaryData:
+    """Complete cycles of one channel's packets (in stream order)."""
     index = headers["subcom_word_index"].astype(np.int64)
     word = headers["subcom_word"].astype(np.uint16)
     n = index.size

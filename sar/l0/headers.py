@@ -8,7 +8,8 @@ count 3.2.6, one filler octet). All fields are big-endian bit fields; the table
 
 In calibration packets (SAS SSB flag 1) the bits of ``elevation_beam_address`` hold
 the SAS test flag and calibration type, and ``azimuth_beam_address`` holds the
-calibration beam address (section 3.2.5.13.2); the raw bits are kept either way.
+calibration beam address (section 3.2.5.13.2); the raw bits are kept either way in the
+header record, and :func:`sas_fields` reads them as the specification lays them out.
 """
 
 from __future__ import annotations
@@ -72,6 +73,59 @@ BIT_LAYOUT: dict[str, tuple[int, int]] = {
 """Field name -> (first bit, number of bits) inside the 68-byte header."""
 
 assert set(BIT_LAYOUT) == set(SPEC_FIELD_NAMES)
+
+
+NOT_APPLICABLE = -1
+"""Value of a SAS field that the packet's SSB flag says it does not carry."""
+
+SAS_CAL_TYPE = {8: 0, 9: 1, 10: 2, 11: 3, 12: 4, 15: 7}
+"""SES signal type (table 3.2-20) -> SAS calibration type code (section 3.2.5.13.2.4: 0 Tx,
+1 Rx, 2 EPDN, 3 TA, 4 APDN, 7 TxH Iso)."""
+
+SAS_TEST_NOMINAL = 1
+"""SAS test flag of a nominal calibration (0: SAS test mode active; section 3.2.5.13.2.3)."""
+
+
+def encode_calibration_sas(
+    headers: HeaderArray, cal_type: npt.ArrayLike, beam_address: npt.ArrayLike = 0,
+    sas_test: npt.ArrayLike = SAS_TEST_NOMINAL,
+) -> None:  # fmt: skip
+    """Write the calibration layout of the SAS field (flag 1, SAS test, calibration type,
+    calibration beam address) into ``headers`` in place (the raw bits live in
+    ``elevation_beam_address`` and ``azimuth_beam_address``)."""
+    headers["sas_ssb_flag"] = 1
+    test = np.asarray(sas_test, dtype=np.int64) & 1
+    kind = np.asarray(cal_type, dtype=np.int64) & 0x7
+    headers["elevation_beam_address"] = (test << 3) | kind
+    headers["azimuth_beam_address"] = np.asarray(beam_address, dtype=np.int64) & 0x3FF
+
+
+def sas_fields(headers: HeaderArray) -> dict[str, npt.NDArray[np.int16]]:
+    """The SAS SSB data fields as the SSB flag lays them out (section 3.2.5.13).
+
+    Imaging packets (``sas_ssb_flag`` 0) carry the elevation beam address (4 bits) and the
+    azimuth beam address (10 bits); calibration packets (flag 1) carry in the same bits
+    the SAS test flag (1 bit: 0 test mode, 1 normal), the calibration type (3 bits) and
+    the calibration beam address (10 bits). Fields a packet does not carry are
+    :data:`NOT_APPLICABLE`.
+
+    Returns
+    -------
+    dict
+        int16 arrays ``elevation_beam_address``, ``azimuth_beam_address``, ``sas_test``,
+        ``cal_type``, ``calibration_beam_address``, one value per packet.
+    """
+    cal = headers["sas_ssb_flag"].astype(bool)
+    elevation = headers["elevation_beam_address"].astype(np.int16)
+    azimuth = headers["azimuth_beam_address"].astype(np.int16)
+    na = np.int16(NOT_APPLICABLE)
+    return {
+        "elevation_beam_address": np.where(cal, na, elevation),
+        "azimuth_beam_address": np.where(cal, na, azimuth),
+        "sas_test": np.where(cal, elevation >> 3, na).astype(np.int16),
+        "cal_type": np.where(cal, elevation & 0x7, na).astype(np.int16),
+        "calibration_beam_address": np.where(cal, azimuth, na),
+    }
 
 
 def header_rows(

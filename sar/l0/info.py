@@ -6,13 +6,14 @@ fast; corrupt regions are skipped and counted as in lenient :func:`decode_packet
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sar.l0.bursts import channel_polarisation
 from sar.l0.enums import BaqMode, polarisation_name, signal_type_name
 from sar.l0.fields import HeaderArray
 from sar.l0.framing import scan_packets
@@ -35,7 +36,8 @@ class Level0Summary:
     swaths
         Sorted swath numbers of echo packets (all packets when there are no echoes).
     polarisations
-        Sorted polarisation names.
+        Channel polarisations present (``VV``, ``VH`` ...: the SAS POL code with the receive
+        channel of dual-polarisation packets, :func:`sar.l0.bursts.channel_polarisation`).
     baq_modes
         Sorted BAQ-mode names.
     data_take_ids
@@ -48,6 +50,9 @@ class Level0Summary:
         Extremes of number_of_quads.
     bytes_total, skipped_bytes, dropped_packets
         Input size and what was skipped as corrupt.
+    skipped_ranges
+        Half-open ``[start, stop)`` byte ranges of the input that are not part of a
+        decoded packet (lenient decoding; empty for a clean stream).
     """
 
     packets: int
@@ -64,6 +69,7 @@ class Level0Summary:
     bytes_total: int
     skipped_bytes: int
     dropped_packets: int
+    skipped_ranges: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict of the fields."""
@@ -77,9 +83,24 @@ def _baq_name(code: int) -> str:
         return f"baq_mode_{code}"
 
 
+def skipped_byte_ranges(headers: HeaderArray, bytes_total: int) -> list[list[int]]:
+    """Byte ranges ``[start, stop)`` of ``[0, bytes_total)`` outside the packets of
+    ``headers`` (each ``packet_data_length + 7`` bytes from its ``byte_offset``)."""
+    if headers.size == 0:
+        return [[0, int(bytes_total)]] if bytes_total > 0 else []
+    starts = headers["byte_offset"].astype(np.int64)
+    order = np.argsort(starts, kind="stable")
+    starts = starts[order]
+    stops = starts + headers["packet_data_length"][order].astype(np.int64) + 7
+    edges_lo = np.concatenate([[0], stops])
+    edges_hi = np.concatenate([starts, [int(bytes_total)]])
+    return [[int(a), int(b)] for a, b in zip(edges_lo, edges_hi, strict=True) if b > a]
+
+
 def summarize_headers(
-    headers: HeaderArray, bytes_total: int = 0, skipped_bytes: int = 0, dropped_packets: int = 0
-) -> Level0Summary:
+    headers: HeaderArray, bytes_total: int = 0, skipped_bytes: int = 0, dropped_packets: int = 0,
+    skipped_ranges: list[list[int]] | None = None,
+) -> Level0Summary:  # fmt: skip
     """Summarise decoded headers (see :class:`Level0Summary`)."""
     n = int(headers.size)
     sig = headers["signal_type"]
@@ -92,7 +113,7 @@ def summarize_headers(
         packets=n,
         signal_types={signal_type_name(int(c)): int(k) for c, k in zip(codes, counts, strict=True)},
         swaths=sorted(int(s) for s in np.unique(sel["swath_number"])),
-        polarisations=[polarisation_name(int(p)) for p in np.unique(headers["polarisation"])],
+        polarisations=[polarisation_name(int(p)) for p in np.unique(channel_polarisation(headers))],
         baq_modes=[_baq_name(int(b)) for b in np.unique(headers["baq_mode"])],
         data_take_ids=[int(d) for d in np.unique(headers["data_take_id"])],
         sensing_start=gps_seconds_to_iso(float(times_arr.min())) if n else None,
@@ -103,6 +124,7 @@ def summarize_headers(
         bytes_total=int(bytes_total),
         skipped_bytes=int(skipped_bytes),
         dropped_packets=int(dropped_packets),
+        skipped_ranges=list(skipped_ranges or []),
     )
 
 
@@ -112,11 +134,19 @@ def summarize_level0(data: bytes | str | Path) -> Level0Summary:
     buf = np.frombuffer(raw, dtype=np.uint8)
     offsets, _, skipped, dropped, _, _ = scan_packets(buf, False)
     headers = decode_headers(buf, offsets, validate=False)
-    return summarize_headers(headers, buf.size, int(skipped), int(dropped))
+    ranges = skipped_byte_ranges(headers, buf.size) if skipped else []
+    return summarize_headers(headers, buf.size, int(skipped), int(dropped), ranges)
 
 
-def summarize_packets(packets: Level0Packets) -> Level0Summary:
-    """Summarise already decoded packets (``bytes_total`` counts packets and skipped bytes)."""
+def summarize_packets(packets: Level0Packets, bytes_total: int | None = None) -> Level0Summary:
+    """Summarise already decoded packets.
+
+    ``bytes_total`` is the input size (default: packets plus skipped bytes); the skipped
+    byte ranges are listed when some bytes were skipped (lenient decoding).
+    """
     lengths = packets.headers["packet_data_length"].astype(np.int64) + 7
-    total = int(lengths.sum()) + packets.skipped_bytes
-    return summarize_headers(packets.headers, total, packets.skipped_bytes, packets.dropped_packets)
+    total = int(lengths.sum()) + packets.skipped_bytes if bytes_total is None else bytes_total
+    ranges = skipped_byte_ranges(packets.headers, total) if packets.skipped_bytes else []
+    return summarize_headers(
+        packets.headers, total, packets.skipped_bytes, packets.dropped_packets, ranges
+    )

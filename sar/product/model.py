@@ -44,6 +44,37 @@ class Polynomial:
 
 
 @dataclass(frozen=True)
+class MissingLines:
+    """Raw echo lines (PRIs) missing from the data a product was focused from.
+
+    The raw lines of a burst (or stripmap block) form a regular grid of ``lines`` PRIs,
+    line ``k`` transmitted at ``first_line_time + k * line_interval``; the lines in
+    ``ranges`` were lost (e.g. a chunk lost on the downlink) and focused as zeros.
+
+    Attributes
+    ----------
+    ranges
+        Half-open ``(first, stop)`` raw-line index ranges, in increasing order.
+    lines
+        Raw lines of the grid, missing ones included.
+    first_line_time
+        Transmit time of raw line 0, GPS s.
+    line_interval
+        PRI, s.
+    """
+
+    ranges: tuple[tuple[int, int], ...] = ()
+    lines: int = 0
+    first_line_time: float = 0.0
+    line_interval: float = 0.0
+
+    @property
+    def count(self) -> int:
+        """Number of missing lines."""
+        return sum(b - a for a, b in self.ranges)
+
+
+@dataclass(frozen=True)
 class SlcImage:
     """Focused SLC image on a zero-Doppler azimuth x slant-range grid.
 
@@ -83,6 +114,8 @@ class SlcImage:
         Half-open [first, stop) ranges of fully focused lines and samples.
     metadata
         More attributes written to the product root (processing history, etc.).
+    missing
+        Raw lines that were missing and zero-filled (``None``: none, or not recorded).
     """
 
     image: npt.NDArray[np.complex64]
@@ -107,6 +140,12 @@ class SlcImage:
     valid_lines: tuple[int, int] = (0, 0)
     valid_samples: tuple[int, int] = (0, 0)
     metadata: dict[str, str | int | float] = field(default_factory=dict)
+    missing: MissingLines | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether every raw line of the input was present."""
+        return self.missing is None or not self.missing.ranges
 
     @property
     def lines(self) -> int:

@@ -1,6 +1,6 @@
 """Level-1 SLC product: HDF5 writer and reader.
 
-Layout (``product_format_version`` 1.0; documented in README.md)::
+Layout (``product_format_version`` 1.1; documented in README.md)::
 
     /image                      complex64 [lines, samples], chunks 128 x 1024, optional
                                 shuffle + gzip 1 or lzf (default: uncompressed)
@@ -9,6 +9,7 @@ Layout (``product_format_version`` 1.0; documented in README.md)::
                                 azimuth_bandwidth, range_window, azimuth_window, mode,
                                 swath, polarisation, burst_id, data_take_id,
                                 azimuth_steering_rate, valid_lines, valid_samples,
+                                complete (1.1: 1 when no raw line was missing, else 0),
                                 software_version, product_format_version,
                                 [processing_history (JSON)], [other metadata]
     /orbit                      time_utc [n] (UTF-8), position [n, 3] m,
@@ -19,7 +20,12 @@ Layout (``product_format_version`` 1.0; documented in README.md)::
                                 slant_range_time [ns] s, latitude, longitude [nl, ns] deg,
                                 height [nl, ns] m, incidence_angle [nl, ns] deg,
                                 corners [4, 2] (lat, lon) deg
+    /quality (1.1)              missing_lines int64 [n, 2]: half-open [first, stop) ranges
+                                of raw lines (PRIs) lost and zero-filled before focusing;
+                                attributes raw_lines (grid size, missing ones included),
+                                raw_first_line_utc, raw_line_interval (s)
 
+Version 1.1 adds ``/quality`` and ``complete``; products of version 1.0 read as complete.
 Times are ISO 8601 UTC strings with microseconds (``2026-11-25T17:47:00.123456Z``),
 converted from/to the GPS seconds used inside :mod:`sar` by :mod:`sar.timeutil`; they
 round-trip to 1 microsecond. Polynomials with fewer coefficients than the widest one
@@ -52,10 +58,10 @@ import sar
 from sar.errors import ProductError
 from sar.geo.orbit import Orbit
 from sar.product.geogrid import TiePointGrid, compute_geolocation_grid
-from sar.product.model import Polynomial, SlcImage
+from sar.product.model import MissingLines, Polynomial, SlcImage
 from sar.timeutil import gps_seconds_to_iso, iso_to_gps_seconds
 
-PRODUCT_FORMAT_VERSION = "1.0"
+PRODUCT_FORMAT_VERSION = "1.1"
 """Version of the HDF5 layout written by :func:`write_slc`."""
 
 CHUNK_SHAPE = (128, 1024)
@@ -91,9 +97,10 @@ _RESERVED = frozenset(
         "valid_samples",
         "software_version",
         "product_format_version",
+        "complete",
     )
 )
-_GROUPS = ("orbit", "doppler_centroid", "fm_rate", "geolocation_grid")
+_GROUPS = ("orbit", "doppler_centroid", "fm_rate", "geolocation_grid", "quality")
 
 PathOrFile = str | os.PathLike[str] | IO[bytes]
 
@@ -226,8 +233,10 @@ def _fill(
     a["valid_samples"] = np.array(slc.valid_samples, dtype=np.int64)
     a["software_version"] = sar.__version__
     a["product_format_version"] = PRODUCT_FORMAT_VERSION
+    a["complete"] = np.int8(1 if slc.complete else 0)
     for key, value in slc.metadata.items():
         a[key] = value
+    _write_missing(f.create_group("quality"), slc.missing)
 
     orb = f.create_group("orbit")
     orb.create_dataset("time_utc", data=_iso_array(slc.orbit.times))
@@ -246,6 +255,34 @@ def _fill(
     g.create_dataset("height", data=grid.height)
     g.create_dataset("incidence_angle", data=grid.incidence_angle)
     g.create_dataset("corners", data=grid.corners)
+
+
+def _write_missing(group: h5py.Group, missing: MissingLines | None) -> None:
+    ranges = np.array(missing.ranges if missing else (), dtype=np.int64).reshape(-1, 2)
+    group.create_dataset("missing_lines", data=ranges)
+    if missing is not None:
+        group.attrs["raw_lines"] = np.int64(missing.lines)
+        group.attrs["raw_first_line_utc"] = gps_seconds_to_iso(missing.first_line_time)
+        group.attrs["raw_line_interval"] = float(missing.line_interval)
+
+
+def _read_missing(f: h5py.File) -> MissingLines | None:
+    """``/quality`` of a 1.1 product; ``None`` for 1.0 products (no record: complete)."""
+    group = f.get("quality")
+    if not isinstance(group, h5py.Group):
+        return None
+    ranges = np.asarray(_dataset(group, "missing_lines")[()], dtype=np.int64)
+    if ranges.ndim != 2 or ranges.shape[1] != 2 or np.any(ranges[:, 1] <= ranges[:, 0]):
+        raise ProductError("/quality/missing_lines must be [n, 2] half-open line ranges")
+    spans = tuple((int(a), int(b)) for a, b in ranges)
+    if "raw_lines" not in group.attrs:  # written without a record of the raw grid
+        return MissingLines(ranges=spans) if spans else None
+    return MissingLines(
+        ranges=spans,
+        lines=int(group.attrs["raw_lines"]),
+        first_line_time=iso_to_gps_seconds(str(group.attrs["raw_first_line_utc"])),
+        line_interval=float(group.attrs["raw_line_interval"]),
+    )
 
 
 def _is_path(target: object) -> bool:
@@ -453,6 +490,7 @@ def read_slc(path_or_fileobj: PathOrFile, *, window: tuple[slice, slice] | None 
         )
         dc = _read_polynomials(_group(f, "doppler_centroid"))
         fm = _read_polynomials(_group(f, "fm_rate"))
+        missing = _read_missing(f)
         if window is None:
             image = np.asarray(ds[()], dtype=np.complex64)
         else:
@@ -472,6 +510,7 @@ def read_slc(path_or_fileobj: PathOrFile, *, window: tuple[slice, slice] | None 
         valid_lines=valid_lines,
         valid_samples=valid_samples,
         metadata=metadata,
+        missing=missing,
         azimuth_time_interval=floats["azimuth_time_interval"],
         slant_range_time=floats["slant_range_time"],
         range_sampling_rate=floats["range_sampling_rate"],

@@ -34,6 +34,7 @@ from sar.geo.orbit import Orbit, interpolate_orbit
 from sar.l0.ancillary import WORDS_PER_CYCLE, encode_ancillary_words
 from sar.l0.enums import BaqMode, SignalType
 from sar.l0.fields import HeaderArray, empty_headers
+from sar.l0.headers import SAS_CAL_TYPE, encode_calibration_sas
 from sar.l0.packets import encode_packets
 from sar.l0.radar import encode_packet_time
 from sar.sim.acquisition import (
@@ -417,7 +418,11 @@ def simulate_datatake(
                 counters=counters[c],
             ))  # fmt: skip
             hs[-1]["signal_type"] = kinds
-            hs[-1]["sas_ssb_flag"] = [1 if k >= int(SignalType.TX_CAL) else 0 for k in kinds]
+            cal = np.array([k >= int(SignalType.TX_CAL) for k in kinds])
+            hs[-1]["sas_ssb_flag"] = cal
+            part = hs[-1][cal]
+            encode_calibration_sas(part, [SAS_CAL_TYPE[k] for k in np.asarray(kinds)[cal]])
+            hs[-1][cal] = part
             iqs.append(iq.astype(np.complex64))
         pri_count += pre_lines
         emit(hs, iqs)

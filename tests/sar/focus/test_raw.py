@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sar.errors import FocusError
-from sar.focus.raw import raw_from_packets, swath_name
+from sar.focus.raw import missing_record, raw_from_packets, swath_name
 from sar.l0 import radar
 from sar.l0.fields import empty_headers
 from sar.l0.packets import Level0Packets
@@ -102,3 +102,34 @@ def test_swath_names() -> None:
     assert swath_name(11) == ("IW", "IW2")
     assert swath_name(14) == ("EW", "EW2")
     assert swath_name(99)[1] == "swath_99"
+
+
+def test_missing_pris_are_zero_lines_listed_in_the_raw_data() -> None:
+    pk = _packets(n=12, swst_step_at=None)
+    # VV echo lines have PRI counts 1003..1014; three of them lost (25 %)
+    lost = (pk.headers["pri_count"] >= 1006) & (pk.headers["pri_count"] < 1009)
+    pk = pk.select(~lost)
+    orbit = SCENE.orbit(SCENE.t_ref - 5, SCENE.t_ref + 5)
+    with pytest.raises(FocusError, match="missing"):
+        raw_from_packets(pk, orbit, swath="S3", polarisation="VV")
+    raw = raw_from_packets(pk, orbit, swath="S3", polarisation="VV", max_missing_fraction=1.0)
+    assert raw.lines == 12 and raw.missing_lines == ((3, 6),)
+    assert np.all(raw.echoes[3:6] == 0) and np.all(raw.echoes[2] != 0)
+    assert raw.line_times[6] - raw.line_times[2] == pytest.approx(
+        4 * radar.pri_s(PRI_CODE), abs=1e-6
+    )
+    record = missing_record(raw)
+    assert record.ranges == ((3, 6),) and record.lines == 12 and record.count == 3
+
+
+def test_dual_polarisation_channels_are_told_apart() -> None:
+    pk = _packets(n=6, swst_step_at=None)
+    pk.headers["polarisation"] = 7  # V/V+H: the receive channel says which
+    pk.headers["rx_channel_id"][::2] = 1  # H
+    orbit = SCENE.orbit(SCENE.t_ref - 5, SCENE.t_ref + 5)
+    with pytest.raises(FocusError, match="no echo packets of polarisation"):
+        raw_from_packets(pk, orbit, swath="S3", polarisation="HH")
+    vh = raw_from_packets(pk, orbit, swath="S3", polarisation="VH", max_missing_fraction=1.0)
+    vv = raw_from_packets(pk, orbit, swath="S3", polarisation="VV", max_missing_fraction=1.0)
+    assert vh.polarisation == "VH" and vv.polarisation == "VV"
+    assert vh.lines + vv.lines >= 6

@@ -54,3 +54,20 @@ def test_time_fraction_resolution() -> None:
     t = 1.4e9 + 0.123456789
     anc = decode_ancillary(_headers_with_cycles([t]))
     assert abs(anc.orbit_times[0] - t) <= 2.0**-25
+
+
+def test_interleaved_receive_channels_decode_per_channel() -> None:
+    # dual polarisation: both channels carry their own cycle, packets alternate
+    first = _headers_with_cycles([200.0, 201.0, 202.0])
+    second = _headers_with_cycles([200.0, 201.0, 202.0])
+    second["rx_channel_id"] = 1
+    mixed = np.empty(first.size + second.size, dtype=first.dtype)
+    mixed[0::2], mixed[1::2] = first, second
+    anc = decode_ancillary(mixed)
+    assert anc.complete_cycles == 6 and anc.incomplete_cycles == 0
+    assert anc.orbit_times.tolist() == [200.0, 200.0, 201.0, 201.0, 202.0, 202.0]
+    assert orbit_from_ancillary(anc).times.tolist() == [200.0, 201.0, 202.0]
+    # read across both channels as one stream, no cycle is complete
+    merged = mixed.copy()
+    merged["rx_channel_id"] = 0
+    assert decode_ancillary(merged).complete_cycles == 0

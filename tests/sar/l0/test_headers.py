@@ -6,7 +6,14 @@ import pytest
 from sar.constants import SYNC_MARKER
 from sar.errors import CorruptPacketError, SyncMarkerError, TruncatedPacketError
 from sar.l0.fields import SPEC_FIELD_NAMES, empty_headers
-from sar.l0.headers import BIT_LAYOUT, HEADER_BYTES, decode_headers, encode_headers
+from sar.l0.headers import (
+    BIT_LAYOUT,
+    HEADER_BYTES,
+    NOT_APPLICABLE,
+    decode_headers,
+    encode_headers,
+    sas_fields,
+)
 
 
 @pytest.mark.parametrize("fill", ["zero", "max", "random"])
@@ -81,3 +88,21 @@ def test_truncated_header() -> None:
     rows = encode_headers(_valid(1))
     with pytest.raises(TruncatedPacketError, match="offset 0"):
         decode_headers(rows.tobytes()[:40], [0])
+
+
+def test_sas_fields_follow_the_ssb_flag() -> None:
+    # S1-IF-ASD-PL-0007 section 3.2.5.13: imaging packets carry elevation (4 bits) and
+    # azimuth (10 bits) beam addresses; calibration packets the SAS test flag (1 bit),
+    # calibration type (3 bits) and calibration beam address (10 bits) in the same bits
+    headers = empty_headers(2)
+    headers["sas_ssb_flag"] = [0, 1]
+    headers["elevation_beam_address"] = 0b1011
+    headers["azimuth_beam_address"] = 0x2AB
+    row = encode_headers(headers)
+    assert row[1, 60] >> 4 == 0b1011  # bits 480-483
+    fields = sas_fields(decode_headers(row.tobytes(), [0, HEADER_BYTES], validate=False))
+    assert fields["elevation_beam_address"].tolist() == [11, NOT_APPLICABLE]
+    assert fields["azimuth_beam_address"].tolist() == [0x2AB, NOT_APPLICABLE]
+    assert fields["sas_test"].tolist() == [NOT_APPLICABLE, 1]
+    assert fields["cal_type"].tolist() == [NOT_APPLICABLE, 3]
+    assert fields["calibration_beam_address"].tolist() == [NOT_APPLICABLE, 0x2AB]

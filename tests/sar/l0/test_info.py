@@ -27,3 +27,20 @@ def test_summarize_decoded_packets() -> None:
     summary = summarize_packets(decode_packets(b"xx" + data, strict=False))
     assert summary.packets == 2 and summary.bytes_total == len(data) + 2
     assert summary.skipped_bytes == 2 and summary.signal_types == {"echo": 1, "noise": 1}
+
+
+def test_lenient_summary_lists_skipped_byte_ranges() -> None:
+    data, _, _ = build_stream(modes=(12, 0, 12), signal_types=(0, 0, 0))
+    packets = decode_packets(data)
+    lengths = packets.headers["packet_data_length"].astype(int) + 7
+    cut = int(lengths[0])
+    # garbage before the first packet and inside the second one (its header is damaged)
+    damaged = bytearray(b"junk" + data)
+    damaged[4 + cut + 12] ^= 0xFF  # sync marker of packet 1
+    lenient = decode_packets(bytes(damaged), strict=False)
+    summary = summarize_packets(lenient, len(damaged))
+    assert summary.packets == 2 and summary.dropped_packets == 2
+    assert summary.skipped_ranges[0] == [0, 4]
+    assert summary.skipped_ranges[1] == [4 + cut, 4 + cut + int(lengths[1])]
+    assert sum(b - a for a, b in summary.skipped_ranges) == summary.skipped_bytes
+    assert summarize_packets(packets).skipped_ranges == []

@@ -270,3 +270,36 @@ def test_windowed_read_reads_only_its_chunks(small_slc: SlcImage) -> None:
     np.testing.assert_array_equal(got.image, big[130:190, 1030:1090])
     assert whole.bytes_read >= big.nbytes
     assert part.bytes_read < 0.1 * big.nbytes  # 1 MiB chunk + metadata of a 16 MiB image
+
+
+def test_missing_lines_round_trip(small_slc: SlcImage, tmp_path: Path) -> None:
+    from sar.product.model import MissingLines
+
+    gaps = MissingLines(ranges=((10, 25), (40, 41)), lines=300, first_line_time=1.4e9 + 0.25,
+                        line_interval=5.8e-4)  # fmt: skip
+    slc = dataclasses.replace(small_slc, missing=gaps)
+    assert not slc.complete and gaps.count == 16
+    path = tmp_path / "holes.h5"
+    write_slc(path, slc)
+    with h5py.File(path) as f:
+        assert f.attrs["product_format_version"] == "1.1"
+        assert int(f.attrs["complete"]) == 0
+        np.testing.assert_array_equal(f["quality/missing_lines"][()], [[10, 25], [40, 41]])
+        assert int(f["quality"].attrs["raw_lines"]) == 300
+    back = read_slc(path)
+    assert back.missing is not None and back.missing.ranges == gaps.ranges
+    assert back.missing.lines == 300 and back.missing.line_interval == gaps.line_interval
+    assert abs(back.missing.first_line_time - gaps.first_line_time) < 1e-6
+    assert not back.complete and "complete" not in back.metadata
+
+
+def test_version_1_0_products_read_as_complete(small_slc: SlcImage, tmp_path: Path) -> None:
+    path = tmp_path / "old.h5"
+    write_slc(path, small_slc)
+    with h5py.File(path, "a") as f:  # what a 1.0 writer produced
+        del f["quality"]
+        del f.attrs["complete"]
+        f.attrs["product_format_version"] = "1.0"
+    back = read_slc(path)
+    assert back.complete and back.missing is None
+    np.testing.assert_array_equal(back.image, small_slc.image)
