@@ -22,11 +22,11 @@ from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams.assemble.channel import ChannelAssembler, Context
 from streams.assemble.open_bursts import BurstOutput
 from streams.assemble.reassembly import ChannelReassembler
+from streams.catalogue.stac import product_to_stac_item
 from streams.focus.stage import FOCUS_RETRY, FocusWorker
 from streams.messages.chunks import split_into_chunks
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord, raw_key
-from streams.catalogue.stac import product_to_stac_item
 from streams.messages.products import ProductRecord, make_product_id
 from tests.streams.passdata import TARGET_A, stripmap_pass
 
