@@ -24,14 +24,13 @@ from sar.focus.raw import raw_from_packets, swath_name
 from sar.geo.burst_id import ascending_node_time, identify_iw_burst
 from sar.geo.orbit import Orbit
 from sar.geo.propagate import extend_orbit
+from sar.identity import BurstIdentity, mode_of
 from sar.l0.ancillary import decode_ancillary, orbit_from_ancillary
 from sar.l0.bursts import burst_indices, channel_polarisation, split_bursts
-from sar.l0.enums import EccNumber, SignalType, polarisation_name
+from sar.l0.enums import TOPS_ECC, SignalType, polarisation_name
 from sar.l0.packets import Level0Packets
 from sar.l0.radar import packet_time
 from sar.product.model import SlcImage
-
-TOPS_ECC = frozenset({int(EccNumber.IW), int(EccNumber.EW)})
 
 IW_AZIMUTH_STEERING_RATE_DEG_S = {"IW1": 1.590368784, "IW2": 0.979863325, "IW3": 1.397440818}
 """Nominal TOPS azimuth steering rates k_psi, deg/s (``azimuthSteeringRate`` of real IW
@@ -188,6 +187,65 @@ def focus_packets(
             block_lines=block_lines,
         )
         yield FocusedProduct(f"{swath}_{pol}", slc)
+
+
+def focus_identified_burst(
+    packets: Level0Packets,
+    identity: BurstIdentity,
+    orbit: Orbit,
+    *,
+    range_window: str = "hamming:0.75",
+    azimuth_window: str | None = None,
+) -> FocusedProduct:
+    """Focus exactly the burst (or stripmap block) the caller identified, as one product.
+
+    The streaming worker's entry point: the assembler already cut the burst and computed
+    its identity (:mod:`sar.identity`), so nothing is split again and no ascending node
+    is searched; every echo line of ``identity.swath``/``identity.polarisation`` in
+    ``packets`` goes onto one line grid, lost lines zero-filled and listed in
+    ``SlcImage.missing`` however long the hole (a burst is never cut in two).
+
+    Parameters
+    ----------
+    packets
+        Decoded packets of the burst (other swaths, polarisations and signal types are
+        ignored).
+    identity
+        The burst's identity; its ``label`` becomes the product's ``burst_id``.
+    orbit
+        Orbit covering the burst and its focusing margins.
+    range_window, azimuth_window
+        As in :func:`focus_packets`.
+
+    Raises
+    ------
+    FocusError
+        No echo line of the burst, or data that cannot be focused.
+    """
+    mode = mode_of(identity.swath)
+    window = azimuth_window or default_azimuth_window(identity.swath)
+    if mode == "SM":
+        from sar.focus.rda import focus_stripmap
+
+        raw = raw_from_packets(
+            packets, orbit, swath=identity.swath, polarisation=identity.polarisation
+        )
+        slc = focus_stripmap(raw, range_window=range_window, azimuth_window=window)
+        return FocusedProduct(identity.name, slc)
+    rate = IW_AZIMUTH_STEERING_RATE_DEG_S.get(identity.swath)
+    if rate is None:
+        raise FocusError(f"{identity.swath}: no TOPS steering rate known for this swath")
+    from sar.focus.tops import focus_burst
+
+    raw = raw_from_packets(
+        packets, orbit, swath=identity.swath, polarisation=identity.polarisation,
+        max_missing_fraction=1.0,
+    )  # fmt: skip
+    raw = replace(
+        raw, azimuth_steering_rate=math.radians(rate), burst_id=identity.label
+    )
+    slc = focus_burst(raw, range_window=range_window, azimuth_window=window)
+    return FocusedProduct(identity.name, slc)
 
 
 def burst_label_for(

@@ -10,8 +10,8 @@ and ``stop``.
 Lost packets inside a burst (a chunk lost on the downlink) leave a hole in the PRI
 counts: a hole shorter than :data:`BURST_MAX_HOLE_S` does not end the burst, which is
 focused on its full line grid with the missing lines zero-filled. The same swath comes
-back only after the two other sub-swaths' bursts (~1.8 s in IW), so a longer jump is a
-new burst. :func:`is_burst_break` is the one rule, shared with the stream's incremental
+back only after the two other sub-swaths' bursts (at least 1.68 s in IW), so a longer
+jump is a new burst. :func:`is_burst_break` is the one rule, shared with the stream's incremental
 burst assembly.
 
 Channel polarisation: the SAS POL code (table 3.2-16) of a dual-polarisation take names
@@ -30,9 +30,15 @@ from sar.constants import F_REF
 from sar.l0.enums import Polarisation, RxChannelId, SignalType
 from sar.l0.fields import HeaderArray
 
-BURST_MAX_HOLE_S = 0.5
-"""Longest run of missing PRIs kept inside one burst, s (an IW burst lasts ~0.8-0.9 s; the
-same swath comes back after the two others' bursts, ~1.8 s later)."""
+BURST_MAX_HOLE_S = 1.4
+"""Longest run of missing PRIs kept inside one burst, s.
+
+A hole inside a burst is shorter than the burst (IW bursts last at most the 1.078 s IW2
+slot, EW bursts less); a hole that swallowed the end of one burst, the other sub-swaths'
+bursts and the start of the next burst of the same swath spans at least the cycle minus
+one burst (IW 2.758 - 1.078 = 1.68 s, EW longer). 1.4 s separates the two, so a burst
+with its middle lost on the downlink is never cut in two (which would also give its tail
+the next burst's ID)."""
 
 PRI_COUNT_MODULUS = 1 << 32
 """The PRI counter wraps at 2^32 (section 3.2.4.2)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from streams._infra.objectstore import ObjectStore
 from streams._infra.retry import STAGE_RETRY
@@ -59,6 +59,17 @@ class AssemblerSettings(CommonSettings):
     selection_margin_m: float = Field(
         default=3000.0, ge=0.0, le=100_000.0, description="predicted footprint grown by, m"
     )
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> AssemblerSettings:
+        # a chunk awaited longer than an open burst would let the burst go out first and
+        # its late lines come back as a second burst under the same key
+        if self.burst_timeout_s <= self.gap_timeout_s:
+            raise ValueError(
+                f"burst_timeout_s ({self.burst_timeout_s:g} s) must exceed gap_timeout_s "
+                f"({self.gap_timeout_s:g} s)"
+            )
+        return self
 
     @field_validator("systematic_areas")
     @classmethod

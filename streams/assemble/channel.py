@@ -42,7 +42,8 @@ Stripmap blocks are keyed by block number.
 Bursts that stop receiving packets for ``burst_timeout_s`` (wall clock) are flushed with
 status ``incomplete``; at the end of the pass every open burst is flushed (aux
 ``extrapolated`` when no cycle completed after it). A channel gap marks the bursts open
-at that moment ``incomplete`` with the gap's sequence numbers and byte range.
+at that moment ``incomplete`` with the gap's sequence numbers and byte range, and so is
+the next TOPS burst of each polarisation opened after it (its first lines may be lost).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -130,6 +131,8 @@ class ChannelAssembler:
         self.open: dict[str, OpenBurst] = {}
         """Open and closed-but-waiting bursts by internal slot name."""
         self.current_swath: dict[tuple[int, int], int] = {}
+        self.after_gap: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        """Gaps not yet followed by an echo packet of each (data-take, polarisation)."""
         self.first_echo_pri: dict[tuple[int, int, int], int] = {}
         self.longest: dict[tuple[int, int], int] = {}
         self.emitted: list[str] = []
@@ -178,6 +181,8 @@ class ChannelAssembler:
         for b in self.open.values():
             if not b.closed:
                 b.gaps.append(info)
+        for group in self.current_swath:  # the next TOPS burst may have lost its head
+            self.after_gap.setdefault(group, []).append(info)
         resume = gap.byte_stop if gap.byte_stop is not None else gap.byte_start
         old = self.scanner
         self.scanner = PacketScanner.resume(
@@ -250,8 +255,11 @@ class ChannelAssembler:
             # a closed burst still waiting for aux keeps its slot under its key
             self.open[f"W/{b.provisional_key}"] = self.open.pop(slot)
             b = None
+        pending = self.after_gap.pop(group, None)
         if b is None:
             b = OpenBurst(dt_id, swath, pol, True, -1, pri_code)
+            if pending:  # opened right after lost data: its first lines may be missing
+                b.gaps.extend(pending)
             self.open[slot] = b
         b.add(pkt, pri, beam, t)
         self._touch(b, ctx)
@@ -390,6 +398,7 @@ class ChannelAssembler:
             aux=[(dt, pol, a.to_state()) for (dt, pol), a in self.aux.items()],
             open={slot: b.to_state() for slot, b in self.open.items()},
             current_swath=[(dt, pol, sw) for (dt, pol), sw in self.current_swath.items()],
+            after_gap=[(dt, pol, gaps) for (dt, pol), gaps in self.after_gap.items()],
             first_echo_pri=[(*k, v) for k, v in self.first_echo_pri.items()],
             longest=[(*k, v) for k, v in self.longest.items()],
             emitted=list(self.emitted),
@@ -415,6 +424,7 @@ class ChannelAssembler:
         self.aux = {(dt, pol): AuxTrack.from_state(a) for dt, pol, a in state.aux}
         self.open = {slot: OpenBurst.from_state(b) for slot, b in state.open.items()}
         self.current_swath = {(a, b): c for a, b, c in state.current_swath}
+        self.after_gap = {(a, b): list(c) for a, b, c in state.after_gap}
         self.first_echo_pri = {(a, b, c): d for a, b, c, d in state.first_echo_pri}
         self.longest = {(a, b): c for a, b, c in state.longest}
         self.emitted = list(state.emitted)

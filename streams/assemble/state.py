@@ -148,6 +148,7 @@ class ChannelAssemblerState(_State):
     aux: list[tuple[int, int, AuxState]] = Field(default_factory=list)
     open: dict[str, OpenBurstState] = Field(default_factory=dict)
     current_swath: list[tuple[int, int, int]] = Field(default_factory=list)
+    after_gap: list[tuple[int, int, list[dict[str, Any]]]] = Field(default_factory=list)
     first_echo_pri: list[tuple[int, int, int, int]] = Field(default_factory=list)
     longest: list[tuple[int, int, int]] = Field(default_factory=list)
     emitted: list[str] = Field(default_factory=list)

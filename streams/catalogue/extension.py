@@ -15,6 +15,8 @@ eoport:stage_latency    {stage: number}            seconds spent reaching each s
                                                    ``sensing_stop`` first)
 eoport:latency          number                     seconds from sensing stop to product written
 eoport:quality          {name: number}             quality figures (packets, missing lines, ...)
+eoport:missing_lines    [[date-time, date-time]]   sensing-time spans of raw lines lost on the
+                                                   way and focused as zeros (absent: none)
 ======================  =========================  ===============================================
 
 Stage names are snake_case identifiers (``sensing_stop``, ``station_receive``,
@@ -43,6 +45,7 @@ EOPORT_FIELDS = (
     "eoport:stage_latency",
     "eoport:latency",
     "eoport:quality",
+    "eoport:missing_lines",
 )
 
 
@@ -81,6 +84,15 @@ def eoport_schema(schema_url: str) -> dict[str, Any]:
             "eoport:quality": {
                 "type": "object",
                 "additionalProperties": {"type": "number"},
+            },
+            "eoport:missing_lines": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "date-time"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
             },
         },
         "patternProperties": {"^(?!eoport:)": {}},

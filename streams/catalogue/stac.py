@@ -153,6 +153,8 @@ def _eoport_properties(record: ProductRecord) -> dict[str, Any]:
         props["eoport:burst_label"] = record.burst_label
     if record.quality:
         props["eoport:quality"] = dict(record.quality)
+    if record.missing_lines:
+        props["eoport:missing_lines"] = [[iso_utc(a), iso_utc(b)] for a, b in record.missing_lines]
     return props
 
 

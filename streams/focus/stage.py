@@ -33,8 +33,9 @@ from sar import __version__
 from sar.errors import SarError
 from sar.focus.tops import recycle_output
 from sar.l0.packets import decode_packets
-from sar.process import ORBIT_MARGIN, focus_packets
+from sar.process import ORBIT_MARGIN, focus_identified_burst
 from sar.product.geogrid import footprint_geojson
+from sar.product.model import MissingLines
 from sar.product.slc import write_slc
 from sar.timeutil import gps_seconds_to_utc
 from streams._infra.errors import PermanentError, StreamError
@@ -64,6 +65,17 @@ FocusFilter = Callable[[JobRecord], bool]
 
 class FocusFailedError(PermanentError):
     """A job that cannot be turned into a product (corrupt packets, unfocusable burst)."""
+
+
+def missing_spans(missing: MissingLines | None) -> list[tuple[datetime, datetime]]:
+    """Sensing-time spans (first, last lost line), UTC, of a product's missing lines."""
+    if missing is None:
+        return []
+    t0, dt = missing.first_line_time, missing.line_interval
+    return [
+        (gps_seconds_to_utc(t0 + a * dt), gps_seconds_to_utc(t0 + (b - 1) * dt))
+        for a, b in missing.ranges
+    ]
 
 
 def orbit_state_of(job: JobRecord) -> Literal["ascending", "descending"] | None:
@@ -155,14 +167,11 @@ class FocusWorker(StageBase):
         try:
             packets = decode_packets(data, strict=False)
             orbit = job.orbit(ORBIT_MARGIN)
-            products = list(
-                focus_packets(packets, orbit=orbit, relative_orbit=job.relative_orbit or None)
-            )
+            slc = focus_identified_burst(packets, job.identity, orbit).slc
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: {exc}") from exc
-        if not products:
-            raise FocusFailedError(f"{job.burst_key}: focusing gave no product")
-        slc = products[0].slc
+        missing = slc.missing
+        complete = slc.complete
         end = datetime.now(UTC)
         if self.fft_wisdom is not None:
             try:
@@ -186,7 +195,7 @@ class FocusWorker(StageBase):
         finally:
             # the next burst of this shape is focused into the same (mapped) memory
             image = slc.image
-            del slc, products
+            del slc
             recycle_output(image)
         written = datetime.now(UTC)
         timeline = dict(job.timeline)
@@ -218,10 +227,12 @@ class FocusWorker(StageBase):
             sar=sar_figures,
             quality={
                 "packets": float(job.packet_count),
-                "missing_lines": float(sum(b - a + 1 for a, b in job.missing_pri)),
-                "complete": 1.0 if job.status == "complete" else 0.0,
+                "missing_lines": float(missing.count if missing is not None else 0),
+                "missing_pri": float(sum(b - a + 1 for a, b in job.missing_pri)),
+                "complete": 1.0 if job.status == "complete" and complete else 0.0,
                 "focus_seconds": elapsed,
             },
+            missing_lines=missing_spans(missing),
             timeline=timeline,
         )
 
@@ -248,7 +259,20 @@ class FocusWorker(StageBase):
         JOBS_DONE.labels("product").inc()
         if self.on_product is not None:
             self.on_product(product)
-        return [product.record(self.products_topic, product.product_id)]
+        out = [product.record(self.products_topic, product.product_id)]
+        quality = product.quality or {}
+        if quality.get("complete", 1.0) < 1.0:
+            event = EventRecord(
+                kind="product-incomplete", source=job.burst_key,
+                detail={"product_id": product.product_id,
+                        "missing_lines": int(quality.get("missing_lines", 0)),
+                        "spans": [[a.isoformat(), b.isoformat()]
+                                  for a, b in product.missing_lines],
+                        "missing_pri": job.missing_pri, "status": job.status,
+                        "gaps": len(job.gaps)},
+            )  # fmt: skip
+            out.append(event.record(self.events_topic, event.source))
+        return out
 
     def failed(self, record: Record, error: Exception) -> Sequence[OutgoingRecord]:
         """A ``focus-failed`` event for a job that is dead-lettered."""

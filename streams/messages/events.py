@@ -25,6 +25,7 @@ EventKind = Literal[
     "burst-dropped",
     "focus-failed",
     "focus-skipped",
+    "product-incomplete",
     "stage-stalled",
     "pass-manifest",
     "pass-report",
@@ -33,6 +34,7 @@ EventKind = Literal[
 resynchronising), ``rejected-chunk`` (a record that is not a chunk), ``burst-incomplete``
 (published with packets missing), ``burst-dropped`` (never published: no orbit),
 ``focus-failed`` (dead-lettered job), ``focus-skipped`` (no subscription needs the burst),
+``product-incomplete`` (a product focused with lost lines zero-filled, listed in it),
 ``stage-stalled`` (the watchdog recreated a consumer), ``pass-manifest`` (what a station
 sent), ``pass-report`` (what came out of a pass against its manifest)."""
 

@@ -157,6 +157,10 @@ class ProductRecord(Payload):
         "(streams.catalogue.sarparams.SarParameters)",
     )
     quality: dict[str, float] | None = None
+    missing_lines: list[tuple[AwareDatetime, AwareDatetime]] = Field(
+        default_factory=list,
+        description="sensing-time spans (first, last line) of raw lines lost and zero-filled",
+    )
     timeline: dict[str, AwareDatetime] = Field(default_factory=dict)
     timeliness: str = "PT1M"
     timeliness_category: str = "NRT-10m"

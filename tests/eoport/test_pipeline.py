@@ -177,10 +177,17 @@ def test_corrupt_and_missing_chunks_give_gap_reports_and_products(
     done = {p.burst_key for p in result.products} | set(pipe.finished_jobs())
     assert set(clean_bursts()) <= done | set(incomplete)
     by_key = {p.burst_key: p for p in result.products}
-    for key in incomplete:
-        if key in by_key:
-            assert quality(by_key[key], "complete") == 0.0
-            assert quality(by_key[key], "missing_lines") > 0
+    holed = {e.source: e.detail for e in events if e.kind == "product-incomplete"}
+    print("incomplete", incomplete, "holed", {k: v["missing_lines"] for k, v in holed.items()})
+    assert holed, "a chunk lost mid-burst gives a product with its lost lines listed"
+    for key, detail in holed.items():
+        product = by_key[key]
+        assert key in incomplete
+        assert quality(product, "complete") == 0.0
+        assert quality(product, "missing_lines") == detail["missing_lines"] > 0
+        assert len(product.missing_lines) == len(detail["spans"]) >= 1
+        for first, last in product.missing_lines:
+            assert product.sensing_start <= first <= last <= product.sensing_stop
 
 
 @pytest.mark.slow
@@ -193,7 +200,7 @@ def test_broker_restart_mid_pass_loses_nothing(
     chunks = pass_chunks(50_000)
     half = len(chunks) // 2
     with LocalPipeline(tmp_path, broker=durable_broker, session_timeout_ms=3000,
-                       gap_timeout_s=600.0, burst_timeout_s=600.0, api=False) as pipe:  # fmt: skip
+                       gap_timeout_s=600.0, burst_timeout_s=900.0, api=False) as pipe:  # fmt: skip
         publish(pipe, chunks[:half])
         wait_for(lambda: pipe.assembler is not None and pipe.assembler.stats.records >= half,
                  120, "the first half to be consumed")  # fmt: skip

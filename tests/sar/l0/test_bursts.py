@@ -70,8 +70,8 @@ def test_short_hole_does_not_split_a_burst() -> None:
 
 
 def test_long_hole_or_beam_restart_splits() -> None:
-    # a jump of 0.6 s worth of PRIs (> 0.5 s) ends the burst
-    gap = int(0.6 / (21859 / 37.53472224e6))
+    # a jump of 1.7 s worth of PRIs (the same swath's next burst, > 1.4 s) ends the burst
+    gap = int(1.7 / (21859 / 37.53472224e6))
     headers = _burst_series(list(range(100)) + list(range(100 + gap, 200 + gap)), list(range(200)))
     assert len(split_bursts(headers)) == 2
     # a beam-address restart ends it even without a hole
@@ -82,8 +82,10 @@ def test_long_hole_or_beam_restart_splits() -> None:
 def test_is_burst_break_rule() -> None:
     pri_s = 0.6e-3
     assert not is_burst_break(10, 11, 5, 6, pri_s)
-    assert not is_burst_break(10, 11 + 800, 5, 6, pri_s)  # 0.48 s hole
-    assert is_burst_break(10, 11 + 900, 5, 6, pri_s)  # 0.54 s hole
+    assert not is_burst_break(10, 11 + 1800, 5, 6, pri_s)  # 1.08 s hole: a whole IW2 slot
+    assert not is_burst_break(10, 11 + 2300, 5, 6, pri_s)  # 1.38 s hole
+    assert is_burst_break(10, 11 + 2400, 5, 6, pri_s)  # 1.44 s hole
+    assert is_burst_break(10, 11 + 2800, 5, 6, pri_s)  # 1.68 s: the next burst
     assert is_burst_break(10, 10, 5, 6, pri_s)  # repeated PRI
     assert is_burst_break(10, 9, 5, 6, pri_s)  # backwards
     assert is_burst_break(10, 11, 6, 5, pri_s)  # beam restart
