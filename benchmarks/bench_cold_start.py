@@ -27,20 +27,21 @@ from typing import Any
 WORKER = """
 import json, sys, time
 from sar.focus.fft import configure_fft, load_wisdom, save_wisdom
-from sar.focus.tops import focus_burst, recycle_output
+from sar.focus.tops import FocusWorkspace, focus_burst
 from streams.focus.warmup import nominal_bursts, warm_up
 effort, wisdom, samples = sys.argv[1], sys.argv[2], sys.argv[3]
 samples = None if samples == "full" else int(samples)
 t0 = time.perf_counter()
 configure_fft(threads=1, effort=f"FFTW_{effort.upper()}")
 loaded = load_wisdom(wisdom)
-warm = warm_up(n_samples=samples)
+workspace = FocusWorkspace()
+warm = warm_up(n_samples=samples, workspace=workspace)
 save_wisdom(wisdom)
 (raw,) = nominal_bursts(("IW1",), samples, seed=1)
 times = []
 for _ in range(3):
     t = time.perf_counter()
-    recycle_output(focus_burst(raw).image)
+    workspace.recycle(focus_burst(raw, workspace=workspace).image)
     times.append(time.perf_counter() - t)
 print(json.dumps({"wisdom_loaded": loaded, "warm_up_s": warm,
                   "warm_up_total_s": sum(warm.values()), "first_burst_s": times[0],

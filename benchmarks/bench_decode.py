@@ -1,9 +1,8 @@
 """Level-0 decode throughput against sentinel1decoder (``python -m benchmarks.bench_decode``).
 
-Runs :func:`sar.l0.bench.run_decode_benchmark` (the function ``eoport bench decode``
-calls; it lives in ``sar`` because this directory is not an installed package): a 4 s
-stripmap data-take, one IW burst cycle and one IW burst, decoded by eoport, by
-sentinel1decoder and by eoport's previous kernels, interleaved in one process on the
+Runs :func:`benchmarks.decode.run_decode_benchmark` (the function ``eoport bench decode``
+calls): a 4 s stripmap data-take, one IW burst cycle and one IW burst, decoded by eoport,
+by sentinel1decoder and by eoport's previous kernels, interleaved in one process on the
 same bytes. Prints a table, then one JSON object on the last line.
 
 Options: ``--repeats N``, ``--no-previous``, and ``--stripmap/--iw/--burst FILE`` to
@@ -16,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sar.l0.bench import CASES, format_decode_table, run_decode_benchmark
+from benchmarks.decode import CASES, format_decode_table, run_decode_benchmark
 from sar.l0.synthetic import SwathRun
 
 

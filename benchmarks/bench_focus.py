@@ -1,6 +1,6 @@
 """Benchmark stripmap focusing: ``python benchmarks/bench_focus.py [--small] [--repeats N]``.
 
-Prints the JSON dict of :func:`sar.focus.bench.run_focus_benchmark` (one 1500 x 20000
+Prints the JSON dict of :func:`benchmarks.stripmap.run_focus_benchmark` (one 1500 x 20000
 block by default; ``--small`` runs 1024 x 4096 in seconds).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sar.focus.bench import run_focus_benchmark
+from benchmarks.stripmap import run_focus_benchmark
 
 __all__ = ["run_focus_benchmark", "main"]
 

@@ -1,4 +1,4 @@
-"""IW TOPS burst focusing benchmark (:func:`sar.focus.bench_tops.run_tops_benchmark`).
+"""IW TOPS burst focusing benchmark (:func:`benchmarks.tops.run_tops_benchmark`).
 
 Run: ``python -m benchmarks.bench_tops [lines] [samples] [workers] [--wisdom PATH]
 [--effort FFTW_MEASURE|FFTW_PATIENT] [--no-baseline]``; prints one JSON object.
@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from sar.focus.bench_tops import run_tops_benchmark
+from benchmarks.tops import run_tops_benchmark
 
 
 def main(argv: list[str]) -> None:

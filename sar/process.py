@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,9 @@ from sar.l0.enums import TOPS_ECC, SignalType, polarisation_name
 from sar.l0.packets import Level0Packets
 from sar.l0.radar import packet_time
 from sar.product.model import SlcImage
+
+if TYPE_CHECKING:
+    from sar.focus.tops.workspace import FocusWorkspace
 
 IW_AZIMUTH_STEERING_RATE_DEG_S = {"IW1": 1.590368784, "IW2": 0.979863325, "IW3": 1.397440818}
 """Nominal TOPS azimuth steering rates k_psi, deg/s (``azimuthSteeringRate`` of real IW
@@ -140,6 +144,7 @@ def focus_packets(
     block_lines: int | None = None,
     orbit: Orbit | None = None,
     relative_orbit: int | None = None,
+    workspace: FocusWorkspace | None = None,
 ) -> Iterator[FocusedProduct]:
     """Focus every swath and polarisation (and burst for TOPS) of decoded packets.
 
@@ -157,6 +162,10 @@ def focus_packets(
     relative_orbit
         Track number (1-175) for ESA burst IDs; ``None`` labels bursts ``t000_...``
         (burst number counted from the ascending node of the current orbit).
+    workspace
+        Buffers and FFT plans reused by TOPS burst focusing
+        (:class:`sar.focus.tops.workspace.FocusWorkspace`); ``None``: one for this call,
+        shared by its bursts. Not used for stripmap.
 
     Yields
     ------
@@ -172,7 +181,9 @@ def focus_packets(
         orbit = orbit_from_packets(packets)
     ecc = int(np.bincount(packets.headers["ecc_number"]).argmax())
     if ecc in TOPS_ECC:
-        yield from _focus_tops(packets, orbit, range_window, azimuth_window, relative_orbit)
+        yield from _focus_tops(
+            packets, orbit, range_window, azimuth_window, relative_orbit, workspace
+        )
         return
     from sar.focus.rda import focus_stripmap
 
@@ -196,6 +207,7 @@ def focus_identified_burst(
     *,
     range_window: str = "hamming:0.75",
     azimuth_window: str | None = None,
+    workspace: FocusWorkspace | None = None,
 ) -> FocusedProduct:
     """Focus exactly the burst (or stripmap block) the caller identified, as one product.
 
@@ -216,6 +228,10 @@ def focus_identified_burst(
         Orbit covering the burst and its focusing margins.
     range_window, azimuth_window
         As in :func:`focus_packets`.
+    workspace
+        Buffers and FFT plans reused by TOPS burst focusing; the output image comes from
+        it (a worker hands it back with :meth:`~sar.focus.tops.workspace.FocusWorkspace.recycle`
+        after writing the product). ``None``: allocated for this burst alone.
 
     Raises
     ------
@@ -244,7 +260,9 @@ def focus_identified_burst(
     raw = replace(
         raw, azimuth_steering_rate=math.radians(rate), burst_id=identity.label
     )
-    slc = focus_burst(raw, range_window=range_window, azimuth_window=window)
+    slc = focus_burst(
+        raw, range_window=range_window, azimuth_window=window, workspace=workspace
+    )
     return FocusedProduct(identity.name, slc)
 
 
@@ -262,9 +280,11 @@ def _focus_tops(
     range_window: str,
     azimuth_window: str | None,
     relative_orbit: int | None,
+    workspace: FocusWorkspace | None,
 ) -> Iterator[FocusedProduct]:
-    from sar.focus.tops import focus_burst
+    from sar.focus.tops import FocusWorkspace, focus_burst
 
+    ws = workspace if workspace is not None else FocusWorkspace()
     bursts = split_bursts(packets.headers, min_packets=64)
     if not bursts:
         raise FocusError("no complete TOPS burst in the data")
@@ -290,6 +310,7 @@ def _focus_tops(
             raw,
             range_window=range_window,
             azimuth_window=azimuth_window or default_azimuth_window(swath),
+            workspace=ws,
         )
         label = slc.burst_id.rsplit("_", 1)[0] if slc.burst_id else f"b{counters[key]:02d}"
         yield FocusedProduct(f"{swath}_{pol}_{label}", slc)

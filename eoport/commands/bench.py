@@ -9,6 +9,36 @@ from eoport.commands._io import check_input_path, print_json
 from eoport.errors import InvalidArgumentError
 
 
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eoport bench focus|tops|decode`` to the command line (``bench quality``:
+    :mod:`eoport.commands.bench_quality`)."""
+    p = sub.add_parser("bench", help="benchmarks of the focusing core and decoder")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="COMMAND")
+    f = bsub.add_parser("focus", help="focus one IW1-burst-sized block")
+    f.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    f.add_argument("--lines", type=int, default=1500)
+    f.add_argument("--samples", type=int, default=20000)
+    f.add_argument("--repeats", type=int, default=3)
+    f.set_defaults(handler=cmd_bench_focus)
+    t = bsub.add_parser("tops", help="focus one IW1 TOPS burst (1,500 x 20,000 raw)")
+    t.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    t.add_argument("--lines", type=int, default=1500)
+    t.add_argument("--samples", type=int, default=20000)
+    t.add_argument("--repeats", type=int, default=5)
+    t.add_argument("--workers", type=int, default=None,
+                   help="focusing threads (default: cores + 1, at most 4)")  # fmt: skip
+    t.add_argument("--effort", choices=("measure", "patient"), default="patient",
+                   help="FFTW planner effort of the focusing plans")  # fmt: skip
+    t.add_argument("--wisdom", default=None,
+                   help="FFTW wisdom file: loaded first, saved after planning")  # fmt: skip
+    t.add_argument("--no-baseline", action="store_true", help="skip the plain numpy run")
+    t.set_defaults(handler=cmd_bench_tops)
+    d = bsub.add_parser("decode", help="decode FDBAQ packets of a simulated IW data-take")
+    d.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    d.add_argument("--repeats", type=int, default=5)
+    d.set_defaults(handler=cmd_bench_decode)
+
+
 def _show(result: dict[str, Any], as_json: bool) -> None:
     if not as_json:
         width = max(len(k) for k in result)
@@ -22,7 +52,7 @@ def cmd_bench_focus(args: argparse.Namespace) -> int:
     """Focus one block of IW1-burst size and compare with the baseline and the FFT floor."""
     if args.lines < 256 or args.samples < 256 or args.repeats < 1:
         raise InvalidArgumentError("--lines and --samples must be >= 256, --repeats >= 1")
-    from sar.focus.bench import run_focus_benchmark
+    from benchmarks.stripmap import run_focus_benchmark
 
     result = run_focus_benchmark(lines=args.lines, samples=args.samples, repeats=args.repeats)
     _show(result, args.json)
@@ -38,7 +68,7 @@ def cmd_bench_tops(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(
             "--lines must be >= 256, --samples >= 4096, --repeats and --workers >= 1"
         )
-    from sar.focus.bench_tops import run_tops_benchmark
+    from benchmarks.tops import run_tops_benchmark
 
     effort = {"measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}[args.effort]
     result = run_tops_benchmark(
@@ -68,7 +98,7 @@ def cmd_bench_decode(args: argparse.Namespace) -> int:
     """
     if args.repeats < 1:
         raise InvalidArgumentError("--repeats must be >= 1")
-    from sar.l0.bench import CASES, format_decode_table, run_decode_benchmark
+    from benchmarks.decode import CASES, format_decode_table, run_decode_benchmark
 
     cases: dict[str, Any] = {}
     for name, runs in CASES.items():

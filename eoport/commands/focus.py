@@ -10,6 +10,35 @@ from eoport.commands._io import print_json, read_input_file
 from eoport.errors import InvalidArgumentError
 
 
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eoport focus`` to the command line."""
+    p = sub.add_parser("focus", help="focus a Level-0 file into SLC products (HDF5)")
+    p.add_argument("file", nargs="?", default=None, help="Level-0 file")
+    p.add_argument("-o", "--output", default=None, help="output .h5 (or directory for IW)")
+    p.add_argument(
+        "--burst", default=None, metavar="KEY",
+        help="focus a burst the stream stored (raw object + job; e.g. one early selection "
+        "skipped) from EOPORT_OBJECT_STORE_URL, as the focus stage would",
+    )  # fmt: skip
+    p.add_argument("--window-range", default="hamming:0.75", help="e.g. hamming:0.75, none")
+    p.add_argument("--window-azimuth", default=None, help="default: IPF (hamming:0.75)")
+    p.add_argument("--block-lines", type=int, default=None, help="azimuth block size, lines")
+    p.add_argument(
+        "--compression",
+        choices=("none", "gzip", "lzf"),
+        default="none",
+        help="HDF5 filter for /image (default none: gzip saves ~17%% for ~20x write time)",
+    )
+    p.add_argument(
+        "--relative-orbit",
+        type=int,
+        default=None,
+        help="track 1-175 for ESA burst IDs of IW bursts (default: t000, counted from ANX)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(handler=cmd_focus)
+
+
 def output_paths(output: str, names: list[str]) -> list[Path]:
     """Where the products go: ``OUT.h5`` for one, ``OUT_<name>.h5`` (or ``DIR/<name>.h5``)."""
     out = Path(output)
@@ -73,10 +102,8 @@ def cmd_focus(args: argparse.Namespace) -> int:
         return 0
     if not getattr(args, "file", None) or not args.output:
         raise InvalidArgumentError("eoport focus needs FILE and -o OUTPUT (or --burst KEY)")
-    from sar.errors import Level0Error
+    from sar.focus import focus_file
     from sar.focus.windows import parse_window
-    from sar.l0.packets import decode_packets
-    from sar.process import focus_packets
     from sar.product.slc import write_slc
 
     for label, spec in (
@@ -94,16 +121,14 @@ def cmd_focus(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(f"--block-lines must be at least 16, got {args.block_lines}")
     data = read_input_file(args.file, what="Level-0 file")
     t0 = time.perf_counter()
-    packets = decode_packets(data)
-    if len(packets.headers) == 0:
-        raise Level0Error(f"not a Level-0 file: no valid space packet found in {args.file}", 0)
     products = list(
-        focus_packets(
-            packets,
+        focus_file(
+            data,
             range_window=args.window_range,
             azimuth_window=args.window_azimuth,
             block_lines=args.block_lines,
             relative_orbit=args.relative_orbit,
+            name=args.file,
         )
     )
     paths = output_paths(args.output, [p.name for p in products])

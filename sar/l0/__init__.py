@@ -8,5 +8,5 @@ Modules: :mod:`~sar.l0.fields` (header record), :mod:`~sar.l0.enums` (code table
 :mod:`~sar.l0.framing` and
 :mod:`~sar.l0.stream` (packet boundaries, resynchronisation), :mod:`~sar.l0.radar`
 (physical units), :mod:`~sar.l0.ancillary` (orbit/attitude words), :mod:`~sar.l0.info`
-(summary), :mod:`~sar.l0.bursts` (TOPS bursts), :mod:`~sar.l0.bench` (throughput).
+(summary), :mod:`~sar.l0.bursts` (TOPS bursts); throughput: :mod:`benchmarks.decode`.
 """

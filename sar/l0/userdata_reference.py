@@ -6,7 +6,7 @@ per FDBAQ sample (:data:`sar.l0.luts.HUFFMAN_MCODE` / ``HUFFMAN_LENGTH``), a bit
 accumulator refilled a byte at a time, packets in parallel. They stay because they are
 simple enough to check against the specification by reading, and because a second,
 independent implementation is what the fast decoder is tested against
-(``tests/sar/l0/test_userdata_fast.py``) and timed against (:mod:`sar.l0.bench`).
+(``tests/sar/l0/test_userdata_fast.py``) and timed against (:mod:`benchmarks.decode`).
 Selected with ``reference=True`` in :func:`sar.l0.userdata.decode_user_data_blocks`.
 
 Output conventions are those of :mod:`sar.l0.userdata`.

@@ -3,7 +3,7 @@
 :func:`plan_iw_grid` places point targets at near, mid and far range of each sub-swath and
 at the start, middle and end of a burst's valid area (fully focused lines and samples),
 predicted from the burst's raw timing with the focusing set-up itself
-(:func:`sar.focus.tops_setup.setup_burst`) before anything is simulated.
+(:func:`sar.focus.tops.setup.setup_burst`) before anything is simulated.
 :func:`run_iw_quality_grid` simulates the pass as Level-0 packets
 (:func:`sar.sim.datatake.simulate_datatake`, FDBAQ), decodes and focuses it like ``eoport
 focus`` (:func:`sar.process.focus_packets`) and checks every target in every burst whose
@@ -16,7 +16,7 @@ target of real amplitude at zero-Doppler slant range ``R0`` has phase ``-4 pi R0
 - pi / 4`` at its zero-Doppler position (the ``-pi / 4`` is the stationary phase of the
 azimuth chirp, which the matched filter ``exp(j 4 pi R0 (D - 1) / lambda)`` does not
 remove); in a TOPS burst it is read after removing the TN phase ramp
-(:func:`sar.focus.tops_deramp.tops_phase`).
+(:func:`sar.focus.tops.deramp.tops_phase`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from sar.constants import SPEED_OF_LIGHT
 from sar.errors import QualityError
 from sar.focus.model import RawData
-from sar.focus.tops_setup import setup_burst
+from sar.focus.tops.setup import setup_burst
 from sar.geo.ellipsoid import ecef_to_geodetic, geodetic_to_ecef
 from sar.geo.geolocate import geolocate, zero_doppler_time
 from sar.product.model import SlcImage
@@ -217,7 +217,7 @@ def phase_at(slc: SlcImage, line: float, sample: float, half: int = 16) -> float
     chip = slc.image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.complex128)
     ramp = 0.0
     if slc.azimuth_steering_rate > 0.0:
-        from sar.focus.tops_deramp import tops_phase
+        from sar.focus.tops.deramp import tops_phase
 
         chip = chip * np.exp(-1j * tops_phase(slc, rows[:, None], cols[None, :]))
         ramp = float(tops_phase(slc, line, sample))

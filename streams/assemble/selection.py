@@ -10,7 +10,7 @@ covers more azimuth time than the burst lasted: the steering scales the footprin
 ``alpha = 1 - k_s / k_a`` (steering Doppler rate over azimuth FM rate), and the valid
 lines are ``alpha (T - B / |k_a|)`` long around the burst centre (``B``: processed
 azimuth bandwidth), the rule the TOPS processor itself uses
-(:mod:`sar.focus.tops_setup`). Corners are geolocated at zero Doppler on the WGS84
+(:mod:`sar.focus.tops.setup`). Corners are geolocated at zero Doppler on the WGS84
 ellipsoid (:func:`sar.geo.geolocate.grid_geolocation`); on the demo pass the predicted
 footprints lie within about a kilometre of the products' (tests/streams/assemble/test_selection.py).
 
@@ -92,7 +92,7 @@ KNOWN_BEFORE_FOCUS = frozenset(
 evaluated on the predicted item; any other (geometry, quality, latency...) counts as a
 possible match (conservative: a burst is never skipped on a guess)."""
 
-# TOPS constants of the processor (sar.process / sar.focus.tops_geometry / tops_setup)
+# TOPS constants of the processor (sar.process / sar.focus.tops.geometry / .setup)
 _IW_STEERING_DEG_S = {"IW1": 1.590368784, "IW2": 0.979863325, "IW3": 1.397440818}
 _PROCESSED_BANDWIDTH = {"IW1": 327.0, "IW2": 313.0, "IW3": 314.0}
 _EW_HALF_SPAN_S = 2.0

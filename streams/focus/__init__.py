@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 from pydantic import Field
 
 from sar import __version__
+from sar.focus.tops import FocusWorkspace
 from streams._infra.objectstore import ObjectStore
 from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
@@ -66,19 +67,26 @@ def build_focus_worker(
     focus_filter: FocusFilter | None = None,
     store: ObjectStore | None = None,
     configure_fft: bool = True,
+    workspace: FocusWorkspace | None = None,
 ) -> StageRuntime:
     """The ``focus`` stage configured by ``settings``, ready to :meth:`~StageRuntime.run`.
 
     Configures the FFT library (threads, planner effort, shared wisdom) and, with
     ``settings.warm_up``, focuses one synthetic burst per IW sub-swath first
-    (:func:`streams.focus.warmup.warm_up`), so the returned worker plans nothing on its
-    first real burst — unless ``configure_fft`` is false (several workers in one process
-    share one configuration).
+    (:func:`streams.focus.warmup.warm_up`) in the worker's
+    :class:`~sar.focus.tops.workspace.FocusWorkspace`, so the returned worker plans and
+    allocates nothing on its first real burst — unless ``configure_fft`` is false
+    (several workers in one process share one configuration).
+
+    ``workspace``: the worker's buffers and FFT plans (e.g. one the caller already warmed
+    up with :func:`~streams.focus.warmup.warm_up`); ``None``: a new one.
     """
     from sar.focus.fft import configure_fft as configure
     from streams.focus.warmup import SharedWisdom, warm_up
 
     wisdom = None
+    if workspace is None:
+        workspace = FocusWorkspace()
     objects = store if store is not None else settings.make_object_store()
     if configure_fft:
         configure(threads=settings.fft_threads, effort=f"FFTW_{settings.fft_effort.upper()}")
@@ -87,7 +95,7 @@ def build_focus_worker(
             loaded = wisdom.load()
             log.info("FFTW wisdom %s: %s", settings.fft_wisdom, "loaded" if loaded else "none")
         if settings.warm_up:
-            seconds = warm_up(n_samples=settings.warm_up_samples)
+            seconds = warm_up(n_samples=settings.warm_up_samples, workspace=workspace)
             WARM_UP_SECONDS.set(sum(seconds.values()))
             if wisdom is not None:
                 wisdom.save_if_changed()
@@ -101,6 +109,7 @@ def build_focus_worker(
         focus_filter=focus_filter,
         on_product=on_product,
         fft_wisdom=wisdom,
+        workspace=workspace,
     )
     config = stage_config(
         settings, group_id=settings.group_id, topics=[settings.topics.focus_jobs],

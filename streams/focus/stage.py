@@ -31,7 +31,7 @@ from prometheus_client import Counter, Histogram
 
 from sar import __version__
 from sar.errors import SarError
-from sar.focus.tops import recycle_output
+from sar.focus.tops import FocusWorkspace
 from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_identified_burst
 from sar.product.geogrid import footprint_geojson
@@ -125,6 +125,10 @@ class FocusWorker(StageBase):
         Called with every product record published (progress, tests).
     fft_wisdom
         Optional FFTW wisdom file, rewritten after a burst that created new plans.
+    workspace
+        Buffers and FFT plans reused from burst to burst (the one the warm-up filled,
+        :func:`streams.focus.warmup.warm_up`); ``None``: a new one. Each product's image
+        goes back into it once the product is written.
     """
 
     name = "focus"
@@ -140,6 +144,7 @@ class FocusWorker(StageBase):
         focus_filter: FocusFilter | None = None,
         on_product: Callable[[ProductRecord], None] | None = None,
         fft_wisdom: SharedWisdom | None = None,
+        workspace: FocusWorkspace | None = None,
     ) -> None:
         self.store = store
         self.processing_version = processing_version
@@ -149,6 +154,7 @@ class FocusWorker(StageBase):
         self.focus_filter = focus_filter
         self.on_product = on_product
         self.fft_wisdom = fft_wisdom
+        self.workspace = workspace if workspace is not None else FocusWorkspace()
         self.stats = WorkerStats()
 
     def focus(self, job: JobRecord, kafka_append: datetime | None = None) -> ProductRecord:
@@ -167,7 +173,9 @@ class FocusWorker(StageBase):
         try:
             packets = decode_packets(data, strict=False)
             orbit = job.orbit(ORBIT_MARGIN)
-            slc = focus_identified_burst(packets, job.identity, orbit).slc
+            slc = focus_identified_burst(
+                packets, job.identity, orbit, workspace=self.workspace
+            ).slc
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: {exc}") from exc
         missing = slc.missing
@@ -196,7 +204,7 @@ class FocusWorker(StageBase):
             # the next burst of this shape is focused into the same (mapped) memory
             image = slc.image
             del slc
-            recycle_output(image)
+            self.workspace.recycle(image)
         written = datetime.now(UTC)
         timeline = dict(job.timeline)
         if kafka_append is not None:

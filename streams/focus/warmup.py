@@ -23,7 +23,7 @@ import numpy as np
 from sar.errors import FocusError
 from sar.focus.fft import export_wisdom, import_wisdom_bytes, wisdom_bytes
 from sar.focus.model import RawData
-from sar.focus.tops import focus_burst, recycle_output
+from sar.focus.tops import FocusWorkspace, focus_burst
 from sar.sim.acquisition import plan_acquisition
 from streams._infra.errors import ObjectNotFoundError, RetryableError
 from streams._infra.objectstore import ObjectStore
@@ -60,17 +60,34 @@ def nominal_bursts(
 
 
 def warm_up(
-    swaths: Sequence[str] = ("IW1", "IW2", "IW3"), n_samples: int | None = None
+    swaths: Sequence[str] = ("IW1", "IW2", "IW3"),
+    n_samples: int | None = None,
+    *,
+    workspace: FocusWorkspace | None = None,
 ) -> dict[str, float]:
     """Focus one synthetic burst per sub-swath; return the seconds each took (the first
     includes loading the compiled kernels, each includes planning its FFTs unless the
-    wisdom already held them)."""
+    wisdom already held them).
+
+    Parameters
+    ----------
+    swaths
+        Sub-swaths to warm up, one burst each.
+    n_samples
+        Range samples of the bursts (``None``: the full echo window).
+    workspace
+        The workspace the worker will focus with: it keeps the strip buffers, FFT plans
+        and (recycled) output bursts of the shapes warmed up, so the first real burst
+        finds them ready. ``None``: a temporary one (only the FFTW wisdom of this process
+        and the compiled kernels stay warm).
+    """
+    ws = workspace if workspace is not None else FocusWorkspace()
     seconds: dict[str, float] = {}
     for raw in nominal_bursts(swaths, n_samples):
         t0 = time.perf_counter()
-        slc = focus_burst(raw)
+        slc = focus_burst(raw, workspace=ws)
         seconds[raw.swath] = time.perf_counter() - t0
-        recycle_output(slc.image)
+        ws.recycle(slc.image)
         log.info("warm-up %s %s: %.2f s", raw.swath, raw.echoes.shape, seconds[raw.swath])
     return seconds
 
@@ -102,7 +119,7 @@ class SharedWisdom:
         try:
             blob = self.store.get_bytes(self.url)
         except ObjectNotFoundError:
-            self._saved = export_wisdom()
+            self._saved = ()  # nothing shared yet: the plans this process has are worth it
             return False
         except RetryableError as exc:
             log.warning("FFTW wisdom at %s not readable now (%s); planning afresh", self.url, exc)
@@ -114,7 +131,7 @@ class SharedWisdom:
             ok = False
         if not ok:
             log.warning("FFTW wisdom at %s is not usable here; planning afresh", self.url)
-        self._saved = export_wisdom()
+        self._saved = export_wisdom() if ok else ()  # an unusable one gets replaced
         return ok
 
     def save_if_changed(self) -> bool:

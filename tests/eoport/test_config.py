@@ -88,7 +88,7 @@ def test_focus_worker_fft_planning_settings(
     monkeypatch.setenv("EOPORT_FFT_EFFORT", "patient")
     monkeypatch.setenv("EOPORT_FFT_WISDOM", str(tmp_path / "fftw.wisdom"))
     focus = load(FocusWorkerSettings)
-    assert focus.fft_effort == "patient" and focus.fft_wisdom == tmp_path / "fftw.wisdom"
+    assert focus.fft_effort == "patient" and focus.fft_wisdom == str(tmp_path / "fftw.wisdom")
     monkeypatch.setenv("EOPORT_FFT_EFFORT", "exhaustive-please")
     with pytest.raises(ConfigurationError, match="EOPORT_FFT_EFFORT"):
         load(FocusWorkerSettings)

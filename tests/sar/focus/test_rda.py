@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.baselines.stripmap import focus_stripmap_baseline
 from sar.constants import SPEED_OF_LIGHT
 from sar.errors import FocusError
-from sar.focus.baseline import focus_stripmap_baseline
 from sar.focus.model import RawData
 from sar.focus.rda import focus_stripmap as _focus_stripmap
 from sar.focus.rda import next_fast_length, plan_blocks, plan_focus

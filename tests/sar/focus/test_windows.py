@@ -44,6 +44,6 @@ def test_window_theory_numbers() -> None:
     assert flat.pslr_db == pytest.approx(-13.26, abs=0.05)
     assert flat.broadening == pytest.approx(1.0)
     ham = window_theory(parse_window("hamming:0.75"))
-    assert ham.pslr_db == pytest.approx(-21.2, abs=0.3)  # sentinel1-facts.md: about -21.5
+    assert ham.pslr_db == pytest.approx(-21.2, abs=0.3)  # docs/sentinel1-facts.md: about -21.5
     assert 1.10 < ham.broadening < 1.16
     assert ham.islr_db < flat.islr_db - 5.0

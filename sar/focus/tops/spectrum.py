@@ -1,11 +1,11 @@
 """Exact azimuth spectrum phase of squinted TOPS targets (correction to the hyperbolic model).
 
-The TOPS azimuth filter of :mod:`sar.focus.tops_strip` uses the hyperbolic range model
+The TOPS azimuth filter of :mod:`sar.focus.tops.strip` uses the hyperbolic range model
 ``R(t) = sqrt(R0^2 + v_e^2 t^2)`` with one effective velocity ``v_e(tau)`` per range,
 fitted at the burst centre (:func:`sar.focus.doppler.effective_velocity`): its spectrum
 has the phase ``-4 pi R0 D(f) / lambda``, ``D = sqrt(1 - (lambda f / 2 v_e)^2)``. A
 target ``eta`` seconds from the burst centre is seen around the Doppler centroid ``f_c =
-f_u0 / alpha + k_t eta`` (tops-notes section 2), i.e. ``f_c / k_a`` (about a second in
+f_u0 / alpha + k_t eta`` (docs/tops.md section 2), i.e. ``f_c / k_a`` (about a second in
 IW) away from its zero-Doppler time, where its true range history departs from that
 hyperbola (the orbit and the Earth's rotation change ``v_e`` along the track, and the
 history has third-order terms). Measured on full-size IW bursts, the focused phase at the
@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from sar.constants import SPEED_OF_LIGHT
 from sar.errors import FocusError, GeometryError
-from sar.focus.tops_geometry import BurstGeometry
+from sar.focus.tops.geometry import BurstGeometry
 from sar.geo.geolocate import geolocate
 from sar.geo.orbit import Orbit, interpolate_orbit_full
 

@@ -1,6 +1,6 @@
 """IW TOPS burst focusing: raw echoes of one burst to an SLC on the common zero-Doppler grid.
 
-Algorithm (derived for eoport from the TOPS burst model of tops-notes sections 1-3; the
+Algorithm (derived for eoport from the TOPS burst model of docs/tops.md sections 1-3; the
 steps are those of the baseband-azimuth-scaling family, Prats et al., TGRS 48(2), 2010,
 and SPECAN, but every step here is an exact identity for chirp signals, so only the
 hyperbolic range model is an approximation). Per raw line ``n`` at ``s_n`` seconds from
@@ -16,7 +16,7 @@ the steering centre and per range strip:
    the 2-D frequency domain, range IFFT (range migration varies little within a strip).
 5. Per range bin: hyperbolic matched filter ``exp(j 4 pi R0 (D(f) - 1) / lambda)``
    (differential to the bulk one) corrected to each target's exact stationary-phase
-   spectrum at its own Doppler band (:mod:`sar.focus.tops_spectrum`: targets near the
+   spectrum at its own Doppler band (:mod:`sar.focus.tops.spectrum`: targets near the
    burst ends are seen ~1 s off zero Doppler, where the burst-centre hyperbola is off by
    0.1-0.2 rad), bistatic time shift ``tau / 2``, and a residual chirp
    ``exp(j pi f^2 / k_x)`` with ``k_x = k_t``: every target is left as a chirp of the
@@ -36,11 +36,12 @@ blocks of 16 range bins that stay in the core's L2 cache from one step to the ne
 (mosaic, FFT to Doppler and bulk phase; range-Doppler phase, window, SPECAN and store).
 Range-compression blocks (8 lines) and strips are handed to the threads from a queue; the
 Doppler estimator's lag-one products are summed while each range-compressed block is
-still in cache. FFTW plans, strip buffers and the range-compressed scratch block are
-reused from burst to burst; with ``FFTW_PATIENT`` wisdom
+still in cache. FFTW plans, strip buffers, the range-compressed scratch burst and the
+output burst are reused from burst to burst when the caller passes a
+:class:`~sar.focus.tops.workspace.FocusWorkspace`; with ``FFTW_PATIENT`` wisdom
 (:func:`sar.focus.fft.load_wisdom`) the plans are the fastest FFTW finds on the machine.
 The Doppler centroid and FM-rate polynomials stored in the product make the TN deramp
-function (:mod:`sar.focus.tops_deramp`) exact for this output.
+function (:mod:`sar.focus.tops.deramp`) exact for this output.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,23 +61,10 @@ from sar.focus.doppler import fit_polynomial
 from sar.focus.model import RawData
 from sar.focus.raw import missing_record
 from sar.focus.replica import make_range_filter
-from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL, steering_doppler_rate
-from sar.focus.tops_setup import (
-    LAG_BLOCK_LINES,
-    BurstSetup,
-    LagSums,
-    lag_weights,
-    setup_burst,
-)
-from sar.focus.tops_strip import (
-    aligned,
-    give_workspace,
-    plan_fft,
-    process_strip,
-    take_workspace,
-    ws_lock,
-)
-from sar.focus.tops_strip import clear_workspaces as _clear_strip_workspaces
+from sar.focus.tops.geometry import IW_AZIMUTH_TIME_INTERVAL, steering_doppler_rate
+from sar.focus.tops.setup import BurstSetup, LagSums, lag_weights, setup_burst
+from sar.focus.tops.strip import process_strip
+from sar.focus.tops.workspace import RANGE_BLOCK_LINES, FocusWorkspace, RangeWorkspace
 from sar.focus.windows import WindowSpec, parse_window
 from sar.product.model import Polynomial, SlcImage
 
@@ -86,7 +73,6 @@ FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_STRIP_WIDTH = 768
 MAX_DEFAULT_WORKERS = 4
-RANGE_BLOCK_LINES = LAG_BLOCK_LINES
 _MIN_LINES = 64
 
 
@@ -96,7 +82,7 @@ _MIN_LINES = 64
 
 
 def _compress_block(
-    raw: RawData, filt: ComplexArray, rc: ComplexArray, first: int, ws: _RangeWorkspace,
+    raw: RawData, filt: ComplexArray, rc: ComplexArray, first: int, ws: RangeWorkspace,
     sums: LagSums | None, scratch: npt.NDArray[np.float32] | None,
 ) -> None:  # fmt: skip
     last = min(raw.lines, first + RANGE_BLOCK_LINES)
@@ -168,6 +154,7 @@ def focus_burst(
     timings: dict[str, float] | None = None,
     profile: dict[str, float] | None = None,
     antenna_length: float = AZIMUTH_ANTENNA_LENGTH,
+    workspace: FocusWorkspace | None = None,
 ) -> SlcImage:
     """Focus one IW TOPS burst into an SLC on the common zero-Doppler grid.
 
@@ -187,14 +174,14 @@ def focus_burst(
         Processed Doppler bandwidth, Hz; ``None``: 327/313/314 Hz for IW1/2/3.
     doppler_centroid
         Doppler centroid of the raw echoes at the steering centre, Hz; ``None`` chooses it
-        (:func:`sar.focus.tops_setup.choose_raw_doppler`): the lag-one correlation of the
+        (:func:`sar.focus.tops.setup.choose_raw_doppler`): the lag-one correlation of the
         steering-deramped echoes over every range sample when the scene is distributed and
         consistent across range blocks, else the geometric centroid of total zero-Doppler
         steering.
     strip_width
         Minimum range samples per azimuth strip; the strip is widened by up to a quarter of
         its span to a fast range FFT length
-        (:func:`sar.focus.tops_geometry.choose_strip_span`).
+        (:func:`sar.focus.tops.geometry.choose_strip_span`).
     workers
         Threads (strips are processed in parallel); default :func:`default_workers`.
         Each worker keeps ~17 MB of strip buffers for an IW1 burst.
@@ -207,12 +194,20 @@ def focus_burst(
     profile
         If given, filled with thread-seconds per step of the strip processing (summed
         over workers).
+    antenna_length
+        Azimuth aperture whose two-way pattern is divided out of the processed band, m
+        (12.3 m for Sentinel-1; 0 disables the compensation).
+    workspace
+        Buffers and FFT plans reused from earlier calls, and where the output image comes
+        from (hand it back with :meth:`FocusWorkspace.recycle` once it is no longer
+        needed); ``None``: everything is allocated for this call alone (same result,
+        ~0.1-0.3 s of page faults more for a full-size burst).
 
     Returns
     -------
     SlcImage
         complex64 burst, ``doppler_centroid``/``fm_rate`` polynomials that make the TN
-        deramp (:func:`sar.focus.tops_deramp.deramp_burst`) exact, valid lines where the
+        deramp (:func:`sar.focus.tops.deramp.deramp_burst`) exact, valid lines where the
         whole processed bandwidth was observed, valid samples fully range compressed.
 
     Raises
@@ -221,22 +216,23 @@ def focus_burst(
         On inconsistent input (too few lines, non-TOPS data, bad windows or bandwidth).
     """
     t_start = time.perf_counter()
-    _check_raw(raw)
+    check_raw(raw)
     if workers is None:
         workers = default_workers()
     workers = max(1, int(workers))
     fs = raw.range_sampling_rate
     samples = raw.samples
     filt = make_range_filter(raw.chirp, fs, samples, range_window)
-    rc = _scratch.take((raw.lines, samples))
+    ws = workspace if workspace is not None else FocusWorkspace()
+    rc = ws.take_scratch((raw.lines, samples))
     try:
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
             azimuth_bandwidth, doppler_centroid, strip_width, workers, bistatic, timings,
-            profile, t_start, antenna_length,
+            profile, t_start, antenna_length, ws,
         )  # fmt: skip
     finally:
-        _scratch.give(rc)
+        ws.give_scratch(rc)
 
 
 def _focus_compressed(
@@ -245,6 +241,7 @@ def _focus_compressed(
     azimuth_bandwidth: float | None, doppler_centroid: float | None, strip_width: int,
     workers: int, bistatic: bool, timings: dict[str, float] | None,
     profile: dict[str, float] | None, t_start: float, antenna_length: float,
+    workspace: FocusWorkspace,
 ) -> SlcImage:  # fmt: skip
     samples = raw.samples
     blocks = list(range(0, raw.lines, RANGE_BLOCK_LINES))
@@ -258,13 +255,13 @@ def _focus_compressed(
 
     def range_job(slot: int) -> None:
         del slot
-        ws = _take_range_workspace(samples)
+        ws = workspace.take_range(samples)
         scratch = sums.scratch() if sums is not None else None
         try:
             while (first := next_block()) is not None:
                 _compress_block(raw, filt, rc, first, ws, sums, scratch)
         finally:
-            _give_range_workspace(samples, ws)
+            workspace.give_range(samples, ws)
 
     _run_slots(slots, range_job)
     t_range = time.perf_counter()
@@ -278,7 +275,7 @@ def _focus_compressed(
     )  # fmt: skip
     p = setup.plan
     shapes = (p.n_mosaic, p.n_specan, p.strip_span)
-    out = _outputs.take((setup.lines_out, setup.samples_out))
+    out = workspace.take_output((setup.lines_out, setup.samples_out))
     strips = list(range(0, setup.samples_out, p.strip_width))
 
     profiles: list[dict[str, float]] = [{} for _ in range(workers)]
@@ -286,13 +283,13 @@ def _focus_compressed(
     next_strip = _Queue(strips)
 
     def strip_job(slot: int) -> None:
-        ws = take_workspace(shapes)
+        ws = workspace.take_strip(shapes)
         prof = profiles[slot] if profile is not None else None
         try:
             while (first_bin := next_strip()) is not None:
                 process_strip(setup, rc, out, first_bin, ws, prof)
         finally:
-            give_workspace(shapes, ws)
+            workspace.give_strip(shapes, ws)
 
     t_setup = time.perf_counter()
     _run_slots(min(workers, len(strips)), strip_job)
@@ -310,121 +307,16 @@ def _focus_compressed(
     return slc
 
 
-class _BufferPool:
-    """Large complex64 buffers reused from burst to burst (no page faults of fresh
-    ~200 MB allocations).
+def check_raw(raw: RawData) -> None:
+    """Check that ``raw`` is one TOPS burst :func:`focus_burst` can focus.
 
-    A request gets a free buffer of exactly its shape, else the smallest free one that is
-    large enough (as a C-contiguous view of its first elements), else a new buffer. At
-    most ``max_buffers`` are kept, the smallest dropped first, so with bursts of several
-    sizes in turn (IW1, IW2, IW3) the pool settles on buffers that fit all of them. Only
-    buffers this pool allocated are taken back.
+    Raises
+    ------
+    FocusError
+        Echoes not a 2-D complex64 array, fewer than 64 lines, PRF or sampling rate not
+        positive, line times not one per line uniformly spaced at 1 / PRF (within 0.1 %),
+        or a steering rate that is not positive.
     """
-
-    def __init__(self, max_buffers: int) -> None:
-        self.max_buffers = max_buffers
-        self._free: list[ComplexArray] = []
-        self._issued: weakref.WeakValueDictionary[int, ComplexArray] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def take(self, shape: tuple[int, int]) -> ComplexArray:
-        n = shape[0] * shape[1]
-        with ws_lock:
-            fits = [b for b in self._free if b.size >= n]
-            if fits:
-                exact = [b for b in fits if b.shape == shape]
-                buf = exact[0] if exact else min(fits, key=lambda b: b.size)
-                self._drop(buf)
-                return buf if buf.shape == shape else buf.reshape(-1)[:n].reshape(shape)
-        buf = np.empty(shape, dtype=np.complex64)
-        with ws_lock:
-            self._issued[id(buf)] = buf
-        return buf
-
-    def give(self, array: ComplexArray) -> None:
-        """Take back ``array`` (a buffer from :meth:`take`); anything else is ignored."""
-        if array.dtype != np.complex64 or array.ndim != 2 or not array.flags.c_contiguous:
-            return
-        owner = array if array.base is None else array.base
-        if not isinstance(owner, np.ndarray) or owner.ctypes.data != array.ctypes.data:
-            return
-        with ws_lock:
-            if self._issued.get(id(owner)) is not owner:
-                return
-            if any(b is owner for b in self._free):
-                return
-            self._free.append(owner)
-            if len(self._free) > self.max_buffers:
-                self._drop(min(self._free, key=lambda b: b.size))
-
-    def _drop(self, buf: ComplexArray) -> None:
-        self._free = [b for b in self._free if b is not buf]
-
-    def clear(self) -> None:
-        with ws_lock:
-            self._free.clear()
-
-
-_scratch = _BufferPool(2)
-"""Range-compressed burst buffers."""
-
-_outputs = _BufferPool(2)
-"""Output burst buffers (:func:`recycle_output`)."""
-
-
-def recycle_output(image: ComplexArray) -> None:
-    """Hand a focused burst's image back for reuse by a later :func:`focus_burst` call.
-
-    A long-running worker calls this after it has written the product: the next burst is
-    focused into the same memory (a buffer of its shape, or a view of a larger one),
-    without the page faults of a fresh ~200 MB allocation (up to 0.4 s on the development
-    machine). The caller must not touch ``image`` afterwards. Arrays that
-    :func:`focus_burst` did not allocate, or that are not C-contiguous, are ignored.
-    """
-    _outputs.give(image)
-
-
-def clear_workspaces() -> None:
-    """Drop cached buffers (strip workspaces, range scratch, recycled outputs) and their
-    FFT plans."""
-    _clear_strip_workspaces()
-    _scratch.clear()
-    _outputs.clear()
-    with ws_lock:
-        _range_ws.clear()
-
-
-def _take_range_workspace(samples: int) -> _RangeWorkspace:
-    with ws_lock:
-        pool = _range_ws.get(samples)
-        if pool:
-            return pool.pop()
-        if samples not in _range_ws and len(_range_ws) >= 4:
-            _range_ws.clear()
-        return _RangeWorkspace(samples)
-
-
-def _give_range_workspace(samples: int, ws: _RangeWorkspace) -> None:
-    with ws_lock:
-        pool = _range_ws.setdefault(samples, [])
-        if len(pool) < 8:
-            pool.append(ws)
-
-
-class _RangeWorkspace:
-    """Line-block buffer and range FFT plans of one worker."""
-
-    def __init__(self, samples: int) -> None:
-        self.rng_buf = aligned((RANGE_BLOCK_LINES, samples))
-        self.rng_fwd = plan_fft(self.rng_buf, 1, forward=True)
-        self.rng_inv = plan_fft(self.rng_buf, 1, forward=False)
-
-
-_range_ws: dict[int, list[_RangeWorkspace]] = {}
-
-
-def _check_raw(raw: RawData) -> None:
     echoes = raw.echoes
     if echoes.ndim != 2 or echoes.dtype != np.complex64:
         raise FocusError("raw echoes must be a 2-D complex64 array")

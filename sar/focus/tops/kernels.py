@@ -1,4 +1,4 @@
-"""Numba kernels of the TOPS azimuth chain (:mod:`sar.focus.tops`).
+"""Numba kernels of the TOPS azimuth chain (:mod:`sar.focus.tops.burst`).
 
 Strips are held transposed (one row per range bin, azimuth contiguous): azimuth FFTs run
 over contiguous rows and the phase recursions vectorise across Doppler bins. Every kernel

@@ -20,8 +20,8 @@ import pytest
 from sar.constants import SPEED_OF_LIGHT, WAVELENGTH
 from sar.errors import FocusError, ProductError
 from sar.focus.model import ChirpParameters, RawData
-from sar.focus.tops import focus_burst
-from sar.focus.tops_deramp import deramp_burst, reramp_burst, tops_phase
+from sar.focus.tops import FocusWorkspace, focus_burst
+from sar.focus.tops.deramp import deramp_burst, reramp_burst, tops_phase
 from sar.focus.windows import parse_window, window_weights
 from sar.geo.geolocate import geolocate, zero_doppler_time
 from sar.geo.orbit import Orbit, interpolate_orbit, make_orbit
@@ -118,7 +118,7 @@ def _azimuth_theory(slc: SlcImage, sample: float) -> tuple[float, float, float]:
     """Ideal azimuth (width in lines, PSLR, ISLR): the window alone over B_p.
 
     ``focus_burst`` divides out the TOPS antenna taper ``sinc^2(L_a alpha d / (2 v_s))``
-    (tops-notes section 4) inside the processed band, so the spectrum is the window.
+    (docs/tops.md section 4) inside the processed band, so the spectrum is the window.
     """
     del sample
     n = 1 << 16
@@ -266,7 +266,7 @@ def test_interferogram_of_shifted_orbit() -> None:
 
 
 def test_plain_numpy_version_agrees(points: Case) -> None:
-    from sar.focus.tops_baseline import focus_burst_baseline
+    from benchmarks.baselines.tops import focus_burst_baseline
 
     ref = focus_burst_baseline(points.raw, strip_width=256)
     slc = points.slc
@@ -321,30 +321,59 @@ def test_other_subswaths(
         assert abs(err) < 0.05
 
 
-def test_concurrent_bursts_do_not_share_buffers(points: Case) -> None:
+@pytest.mark.parametrize("shared", [False, True], ids=["own", "shared-workspace"])
+def test_concurrent_bursts_do_not_share_buffers(points: Case, shared: bool) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    workspace = FocusWorkspace() if shared else None
+
+    def focus(_: int) -> SlcImage:
+        slc = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
+        return slc
+
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(
-            pool.map(lambda _: focus_burst(points.raw, workers=2, strip_width=256), range(3))
-        )
+        results = list(pool.map(focus, range(3)))
+    assert len({id(slc.image) for slc in results}) == 3
     for slc in results:
         assert np.array_equal(slc.image, points.slc.image)
 
 
 def test_recycled_output_buffer_is_reused_with_identical_result(points: Case) -> None:
-    from sar.focus.tops import recycle_output
-
-    first = focus_burst(points.raw, workers=2, strip_width=256)
+    workspace = FocusWorkspace()
+    first = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
     buffer = first.image
     buffer[:] = np.complex64(7.0 + 7.0j)  # stale content must be overwritten everywhere
-    recycle_output(buffer)
-    recycle_output(buffer)  # handing the same buffer back twice keeps one entry
-    second = focus_burst(points.raw, workers=2, strip_width=256)
+    workspace.recycle(buffer)
+    workspace.recycle(buffer)  # handing the same buffer back twice keeps one entry
+    second = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
     assert second.image is buffer
     assert np.array_equal(second.image, points.slc.image)
-    third = focus_burst(points.raw, workers=2, strip_width=256)
+    third = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
     assert third.image is not buffer
-    recycle_output(points.slc.image[:, :10])  # not contiguous: ignored
-    fourth = focus_burst(points.raw, workers=2, strip_width=256)
-    assert fourth.image.shape == points.slc.image.shape
+    workspace.recycle(third.image[:, :10])  # not contiguous: ignored
+    workspace.recycle(points.slc.image)  # not allocated by this workspace: ignored
+    fourth = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
+    assert fourth.image is not third.image and fourth.image is not points.slc.image
+    assert np.array_equal(fourth.image, points.slc.image)
+    workspace.recycle(fourth.image)
+    workspace.clear()  # cached buffers dropped: the next output is fresh memory
+    fifth = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
+    assert fifth.image is not fourth.image
+    assert np.array_equal(fifth.image, points.slc.image)
+
+
+def test_smaller_burst_is_focused_into_a_larger_recycled_buffer(points: Case) -> None:
+    from dataclasses import replace
+
+    workspace = FocusWorkspace()
+    big = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
+    owner = big.image
+    workspace.recycle(owner)
+    short = replace(points.raw, echoes=points.raw.echoes[:, :-256].copy())
+    alone = focus_burst(short, workers=2, strip_width=256)
+    reused = focus_burst(short, workers=2, strip_width=256, workspace=workspace)
+    assert reused.image.base is owner and reused.image.flags.c_contiguous
+    assert np.array_equal(reused.image, alone.image)
+    workspace.recycle(reused.image)  # the view gives its whole buffer back
+    again = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
+    assert again.image is owner

@@ -12,7 +12,7 @@ slant-range time ``tau``:
   crossing happens ``x`` seconds after the steering centre has its zero-Doppler time
   ``alpha x`` seconds after it.
 
-:func:`plan_burst` fixes the transform sizes of the azimuth chain in :mod:`sar.focus.tops`
+:func:`plan_burst` fixes the transform sizes of the azimuth chain in :mod:`sar.focus.tops.burst`
 once per burst, so that FFT plans can be reused from burst to burst.
 """
 
@@ -246,7 +246,7 @@ def plan_azimuth(
 ) -> AzimuthPlan:
     """Choose N', N'' and range halos for a burst.
 
-    N' must hold the whole unfolded Doppler band, ``PRF' >= k_s T_B + PRF`` (tops-notes
+    N' must hold the whole unfolded Doppler band, ``PRF' >= k_s T_B + PRF`` (docs/tops.md
     section 3); every strip then uses its own mosaicking rate ``k_s'`` near ``k_s`` so
     that ``k_s' N' / (PRF N'' dt) = k_t`` at the strip centre (exact output spacing).
     N'' may exceed that ideal size by up to :data:`SPECAN_MARGIN` (``k_s'`` grows with it,

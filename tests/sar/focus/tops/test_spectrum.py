@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.tops import make_burst
 from sar.constants import SPEED_OF_LIGHT
-from sar.focus.bench_tops import make_burst
-from sar.focus.tops_geometry import burst_geometry
-from sar.focus.tops_spectrum import _stationary_phase, spectral_phase_correction
+from sar.focus.tops.geometry import burst_geometry
+from sar.focus.tops.spectrum import _stationary_phase, spectral_phase_correction
 from sar.geo.geolocate import geolocate
 
 

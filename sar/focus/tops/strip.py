@@ -1,8 +1,11 @@
-"""Azimuth processing of one range strip of an IW TOPS burst (steps 2-6 of :mod:`sar.focus.tops`).
+"""Azimuth processing of one range strip of an IW TOPS burst (steps 2-6 of
+:mod:`sar.focus.tops.burst`).
 
-A strip is held transposed (range bins x azimuth bins, azimuth contiguous) in per-worker
-buffers with reusable FFTW plans; :func:`strip_vectors` computes its phase vectors and
-:func:`process_strip` runs the chain and writes the strip into the output burst.
+A strip is held transposed (range bins x azimuth bins, azimuth contiguous) in the buffers
+of a :class:`StripWorkspace` (one per worker thread, kept from burst to burst by a
+:class:`~sar.focus.tops.workspace.FocusWorkspace`) with reusable FFTW plans;
+:func:`strip_vectors` computes its phase vectors and :func:`process_strip` runs the chain
+and writes the strip into the output burst.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from sar.constants import SPEED_OF_LIGHT
-from sar.focus import tops_kernels as kern
 from sar.focus.azimuth import antenna_gain
 from sar.focus.fft import plan_effort
-from sar.focus.tops_setup import BurstSetup, raw_offsets_n
+from sar.focus.tops import kernels as kern
+from sar.focus.tops.setup import BurstSetup, raw_offsets_n
 from sar.focus.windows import window_weights
 
 try:  # pragma: no cover - depends on the environment
@@ -36,7 +39,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 # --------------------------------------------------------------------------------------
-# FFT workspaces: one per worker slot, reused from burst to burst
+# FFT workspaces: one per worker slot, reused from burst to burst (FocusWorkspace)
 # --------------------------------------------------------------------------------------
 
 
@@ -48,11 +51,15 @@ def _blocks(total: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(total, lo + size)) for lo in range(0, total, size)]
 
 
-class _Workspace:
+class StripWorkspace:
     """Aligned strip buffers and FFTW plans of one worker.
 
+    ``shapes`` = (N', N'', strip span) of the burst's plan
+    (:class:`sar.focus.tops.geometry.AzimuthPlan`); buffers and plans fit every burst of
+    the same shapes. Exclusive to one thread while in use.
+
     ``a_rows``: (span, N') range (frequency) bins x mosaic/Doppler bins, the strip in
-    transposed layout; ``lines``: (:data:`~sar.focus.tops_kernels.LOAD_LINES`, span) raw
+    transposed layout; ``lines``: (:data:`~sar.focus.tops.kernels.LOAD_LINES`, span) raw
     line block whose range FFT runs over contiguous rows before it is transposed into
     ``a_rows``; ``c_block``: (:data:`ROW_BLOCK`, N'') output range bins between the
     range-Doppler phase and the store. Buffers are C-contiguous with padded rows (numba
@@ -97,17 +104,24 @@ def aligned(shape: tuple[int, int]) -> ComplexArray:
     return aligned_rows(shape)[:, : shape[1]]
 
 
+plan_lock = threading.Lock()
+"""Serialises FFTW planning (the FFTW planner is not thread-safe)."""
+
+
 def plan_fft(buf: ComplexArray, axis: int, *, forward: bool) -> Callable[[], None]:
     """In-place unnormalised FFT of ``buf`` along ``axis`` (FFTW plan or numpy fallback).
 
     The planner effort is :func:`sar.focus.fft.plan_effort` (at least ``FFTW_MEASURE``);
-    wisdom loaded with :func:`sar.focus.fft.load_wisdom` makes planning instant.
+    wisdom loaded with :func:`sar.focus.fft.load_wisdom` makes planning instant. Planning
+    holds :data:`plan_lock`, so workspaces may be created by several threads at once.
     """
     if HAVE_PYFFTW:
-        plan = pyfftw.FFTW(
-            buf, buf, axes=(axis,), direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
-            flags=(plan_effort(), "FFTW_DESTROY_INPUT"), threads=1,
-        )  # fmt: skip
+        with plan_lock:
+            plan = pyfftw.FFTW(
+                buf, buf, axes=(axis,),
+                direction="FFTW_FORWARD" if forward else "FFTW_BACKWARD",
+                flags=(plan_effort(), "FFTW_DESTROY_INPUT"), threads=1,
+            )  # fmt: skip
 
         def run() -> None:
             plan.execute()
@@ -121,44 +135,6 @@ def plan_fft(buf: ComplexArray, axis: int, *, forward: bool) -> Callable[[], Non
             buf[...] = np.fft.ifft(buf, axis=axis, norm="forward")
 
     return run_numpy
-
-
-_workspaces: dict[tuple[int | str, ...], list[_Workspace]] = {}
-_POOL_SIZE = 8
-ws_lock = threading.Lock()
-"""Serialises FFTW planning and the buffer caches."""
-
-
-def take_workspace(shapes: tuple[int, int, int]) -> _Workspace:
-    """Check out a strip workspace for ``shapes`` = (N', N'', strip span) (reused, or
-    created with new plans).
-
-    Workspaces are exclusive to one thread until :func:`give_workspace`, so several bursts
-    may be focused concurrently.
-    """
-    key: tuple[int | str, ...] = (*shapes, plan_effort())
-    with ws_lock:
-        pool = _workspaces.get(key)
-        if pool:
-            return pool.pop()
-        if key not in _workspaces and len(_workspaces) >= 4:
-            _workspaces.clear()
-        # FFTW planning is not thread-safe: plan under the lock
-        return _Workspace(shapes)
-
-
-def give_workspace(shapes: tuple[int, int, int], ws: _Workspace) -> None:
-    """Return a workspace taken with :func:`take_workspace`."""
-    with ws_lock:
-        pool = _workspaces.setdefault((*shapes, plan_effort()), [])
-        if len(pool) < _POOL_SIZE:
-            pool.append(ws)
-
-
-def clear_workspaces() -> None:
-    """Drop cached strip buffers and their FFT plans."""
-    with ws_lock:
-        _workspaces.clear()
 
 
 @dataclass(frozen=True)
@@ -291,7 +267,7 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
     delta = k_x * (t_z0 - t2)
     win = window_weights(setup.window, delta / setup.bandwidth)
     # antenna-pattern compensation: a target's Doppler offset d from its centroid sees the
-    # two-way taper sinc^2(L_a alpha d / (2 v_s)) (tops-notes section 4)
+    # two-way taper sinc^2(L_a alpha d / (2 v_s)) (docs/tops.md section 4)
     win = win / antenna_gain(float(g.scaling(tau_c)) * delta, setup.antenna_length, g.v_s)
     specan_in = np.asarray(
         win * np.exp(1j * np.pi * k_x * t2 * t2 + 2j * np.pi * l_c * m / n2), dtype=np.complex128
@@ -310,7 +286,7 @@ def strip_vectors(setup: BurstSetup, first_bin: int, width: int) -> StripVectors
 
 
 def process_strip(
-    setup: BurstSetup, rc: ComplexArray, out: ComplexArray, first_bin: int, ws: _Workspace,
+    setup: BurstSetup, rc: ComplexArray, out: ComplexArray, first_bin: int, ws: StripWorkspace,
     prof: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Focus the output range bins ``first_bin + [0, width)`` of one burst into ``out``."""

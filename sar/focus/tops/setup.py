@@ -1,9 +1,9 @@
 """Per-burst set-up of IW TOPS focusing: output grid, Doppler centroid, transform sizes.
 
-Used by :mod:`sar.focus.tops`. The output grid holds the lines whose whole processed
+Used by :mod:`sar.focus.tops.burst`. The output grid holds the lines whose whole processed
 azimuth bandwidth was observed plus ``EDGE_LINES`` partially focused lines on each side
 (S1 SLC bursts carry ~19), on multiples of the azimuth time interval so that bursts of all
-sub-swaths share one grid. Symbols as in :mod:`sar.focus.tops_geometry`.
+sub-swaths share one grid. Symbols as in :mod:`sar.focus.tops.geometry`.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ import numpy.typing as npt
 
 from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.errors import FocusError
-from sar.focus import tops_kernels as kern
 from sar.focus.model import RawData
 from sar.focus.replica import chirp_centre_frequency, replica_samples
-from sar.focus.tops_geometry import (
+from sar.focus.tops import kernels as kern
+from sar.focus.tops.geometry import (
     PROCESSED_BANDWIDTH,
     AzimuthPlan,
     BurstGeometry,
     burst_geometry,
     plan_azimuth,
 )
-from sar.focus.tops_spectrum import SpectralCorrection, spectral_phase_correction
+from sar.focus.tops.spectrum import SpectralCorrection, spectral_phase_correction
 from sar.focus.windows import WindowSpec, parse_window
 
 ComplexArray = npt.NDArray[np.complex64]
@@ -72,7 +72,7 @@ class BurstSetup:
         How ``doppler_raw`` was chosen (:func:`choose_raw_doppler`).
     spectrum
         Exact-minus-hyperbolic azimuth spectrum phase
-        (:func:`sar.focus.tops_spectrum.spectral_phase_correction`); ``None``: not applied.
+        (:func:`sar.focus.tops.spectrum.spectral_phase_correction`); ``None``: not applied.
     """
 
     geometry: BurstGeometry

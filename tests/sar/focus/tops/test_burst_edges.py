@@ -20,7 +20,7 @@ import pytest
 from sar.constants import SPEED_OF_LIGHT, WAVELENGTH
 from sar.focus.model import ChirpParameters, RawData
 from sar.focus.tops import focus_burst
-from sar.focus.tops_geometry import burst_geometry
+from sar.focus.tops.geometry import burst_geometry
 from sar.geo.geolocate import geolocate, zero_doppler_time
 from sar.geo.orbit import Orbit, make_orbit
 from sar.product.model import SlcImage

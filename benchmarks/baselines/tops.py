@@ -1,10 +1,10 @@
 """Plain numpy implementation of the TOPS burst focusing of :mod:`sar.focus.tops`.
 
-Same algorithm and same phase vectors (:func:`sar.focus.tops.strip_vectors`), written the
+Same algorithm and same phase vectors (:func:`sar.focus.tops.strip.strip_vectors`), written the
 straightforward way: ``numpy.fft`` (single-threaded pocketfft), one strip after the other,
 every phase screen evaluated with ``numpy`` array expressions, no fused kernels. It is the
 reference for the optimised version in tests and the baseline of the benchmark
-(``benchmarks/bench_tops.py``).
+(:mod:`benchmarks.tops`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy.typing as npt
 from sar.constants import AZIMUTH_ANTENNA_LENGTH
 from sar.focus.model import RawData
 from sar.focus.replica import make_range_filter
-from sar.focus.tops import DEFAULT_STRIP_WIDTH, make_product
-from sar.focus.tops_geometry import IW_AZIMUTH_TIME_INTERVAL
-from sar.focus.tops_setup import BurstSetup, setup_burst
-from sar.focus.tops_strip import Quadratic, strip_vectors
+from sar.focus.tops.burst import DEFAULT_STRIP_WIDTH, check_raw, make_product
+from sar.focus.tops.geometry import IW_AZIMUTH_TIME_INTERVAL
+from sar.focus.tops.setup import BurstSetup, setup_burst
+from sar.focus.tops.strip import Quadratic, strip_vectors
 from sar.focus.windows import WindowSpec
 from sar.product.model import SlcImage
 
@@ -75,11 +75,10 @@ def focus_burst_baseline(
 ) -> SlcImage:
     """Focus one IW TOPS burst with plain numpy (see :func:`sar.focus.tops.focus_burst`).
 
-    Parameters and result as :func:`sar.focus.tops.focus_burst` (single-threaded).
+    Parameters and result as :func:`sar.focus.tops.focus_burst` (single-threaded, no
+    workspace).
     """
-    from sar.focus.tops import _check_raw
-
-    _check_raw(raw)
+    check_raw(raw)
     filt = make_range_filter(raw.chirp, raw.range_sampling_rate, raw.samples, range_window)
     spectrum = np.fft.fft(raw.echoes, axis=1)
     rc = (np.fft.ifft(spectrum * filt[None, :], axis=1) * raw.samples).astype(np.complex64)

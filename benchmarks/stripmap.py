@@ -1,11 +1,12 @@
-"""Focusing benchmark: one realistic stripmap block, fast path vs numpy baseline vs FFT floor.
+"""Stripmap focusing benchmark: one realistic block, fast path vs numpy baseline vs FFT floor.
 
 The block mimics Sentinel-1 IW1 raw parameters (PRF 1717 Hz, 64.345 MHz sampling,
-52.4 us chirp of 56.5 MHz; sentinel1-facts.md, tops-notes.md section 1) on the
+52.4 us chirp of 56.5 MHz; docs/sentinel1-facts.md, docs/tops.md section 1) on the
 straight-line geometry of :mod:`sar.focus.pointsim`: a few point targets plus white noise.
 
 ``eoport bench focus`` calls :func:`run_focus_benchmark`; ``benchmarks/bench_focus.py``
-runs it from the command line.
+runs it from the command line. The baseline is
+:func:`benchmarks.baselines.stripmap.focus_block_baseline`.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.baselines.stripmap import focus_block_baseline
 from sar.constants import SPEED_OF_LIGHT
-from sar.focus.baseline import focus_block_baseline
 from sar.focus.fft import configure_fft, fft_effort_setting, fft_floor_seconds, fft_threads
 from sar.focus.model import ChirpParameters, RawData
 from sar.focus.pointsim import LineScene, simulate_point_raw
 from sar.focus.rda import focus_block, plan_focus
 
 IW1_PRF = 1717.13
-"""IW1 raw PRF, Hz (tops-notes.md section 1)."""
+"""IW1 raw PRF, Hz (docs/tops.md section 1)."""
 
 IW1_SAMPLING_RATE = 64.345238e6
 """IW1 range sampling rate, Hz (decimation code 8)."""

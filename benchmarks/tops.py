@@ -1,19 +1,21 @@
 """Benchmark of IW TOPS burst focusing (:func:`sar.focus.tops.focus_burst`).
 
 One IW1-sized burst (PRF 1717.13 Hz, f_s 64.345 MHz, 52.4 us chirp of 1.078e12 Hz/s,
-k_psi 1.590368784 deg/s; tops-notes section 1) of random echoes is focused ``repeats``
+k_psi 1.590368784 deg/s; docs/tops.md section 1) of random echoes is focused ``repeats``
 times after one warm-up (numba compilation, FFTW planning). Reported against:
 
 - the FFT floor: forward + inverse range and azimuth FFT passes over the same
   ``lines x samples`` block with the same FFT library and thread count, planned with
   ``FFTW_MEASURE`` (:func:`fft_floor`, wall and CPU);
 - a plain numpy implementation of the same algorithm
-  (:func:`sar.focus.tops_baseline.focus_burst_baseline`);
+  (:func:`benchmarks.baselines.tops.focus_burst_baseline`);
 - peak extra memory (tracemalloc, numpy and pyFFTW buffers) over the burst's size.
 
-FFTW plans of the focusing workspaces use the planner effort given (``FFTW_PATIENT`` by
-default); with a wisdom file (:func:`sar.focus.fft.save_wisdom`) the planning cost is
-paid once per machine, as a production worker does with the same file.
+Every timed run focuses with one :class:`~sar.focus.tops.workspace.FocusWorkspace` and
+hands the image back after it, as the streaming worker does; its FFTW plans use the
+planner effort given (``FFTW_PATIENT`` by default); with a wisdom file
+(:func:`sar.focus.fft.save_wisdom`) the planning cost is paid once per machine, as a
+production worker does with the same file.
 
 Run: ``eoport bench tops`` or ``python -m benchmarks.bench_tops``.
 """
@@ -29,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.baselines.tops import focus_burst_baseline
 from sar.focus.fft import configure_fft, empty_block, load_wisdom, save_wisdom
 from sar.focus.model import ChirpParameters, RawData
-from sar.focus.tops import clear_workspaces, default_workers, focus_burst, recycle_output
-from sar.focus.tops_baseline import focus_burst_baseline
+from sar.focus.tops import FocusWorkspace, default_workers, focus_burst
 from sar.geo.orbit import make_orbit
 
 T_REF = 1.4e9
@@ -156,10 +158,11 @@ def run_tops_benchmark(
         workers = default_workers()
     configure_fft(threads=cores, effort=effort)
     wisdom_loaded = load_wisdom(wisdom) if wisdom else False
+    workspace = FocusWorkspace()
     t0 = time.perf_counter()
-    slc = focus_burst(raw, workers=workers)
+    slc = focus_burst(raw, workers=workers, workspace=workspace)
     cold = time.perf_counter() - t0
-    recycle_output(slc.image)
+    workspace.recycle(slc.image)
     fft_floor(lines, samples, cores)  # plans (untimed)
     if wisdom:
         save_wisdom(wisdom)
@@ -173,19 +176,22 @@ def run_tops_benchmark(
         stages.clear()
         profile.clear()
         t0, c0 = time.perf_counter(), time.process_time()
-        slc = focus_burst(raw, workers=workers, timings=stages, profile=profile)
+        slc = focus_burst(
+            raw, workers=workers, timings=stages, profile=profile, workspace=workspace
+        )
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
         # as the focus worker does once the product is written
-        recycle_output(slc.image)
+        workspace.recycle(slc.image)
         # interleaved with the runs, so that both see the same machine load
         wall, cpu = fft_floor(lines, samples, cores)
         floors.append(wall)
         floor_cpus.append(cpu)
     seconds = statistics.median(times)
     del slc
-    # cold memory: cached scratch, strip workspaces and the output all count
-    clear_workspaces()
+    # cold memory: scratch, strip workspaces and the output all count (no workspace)
+    workspace.clear()
+    del workspace
     tracemalloc.start()
     base_mem = tracemalloc.get_traced_memory()[0]
     slc = focus_burst(raw, workers=workers)
@@ -226,7 +232,7 @@ def burst_decode_benchmark(lines: int, samples: int, repeats: int) -> dict[str, 
     100 distinct packets are encoded and repeated to ``lines`` packets (encoding a whole
     burst would take longer than the benchmark; decoding cost does not depend on it).
     """
-    from sar.l0.bench import simulate_iw_packets
+    from benchmarks.decode import simulate_iw_packets
     from sar.l0.packets import decode_packets
 
     unique = min(100, lines)

@@ -11,9 +11,6 @@ path, ``decode_packet_headers`` then ``decode_batched_*_packets`` for each group
 packets of one BAQ mode and NQ (what its ``Level0Decoder`` does, without pandas and file
 reads). The previous eoport kernels (:mod:`sar.l0.userdata_reference`) are timed too
 (A/B).
-
-This module lives in ``sar`` because the ``benchmarks`` directory is not an installed
-package and the CLI needs the function.
 """
 
 from __future__ import annotations

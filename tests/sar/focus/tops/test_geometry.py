@@ -1,4 +1,4 @@
-"""Transform-size choice of the TOPS azimuth chain (:mod:`sar.focus.tops_geometry`)."""
+"""Transform-size choice of the TOPS azimuth chain (:mod:`sar.focus.tops.geometry`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sar.focus.bench_tops import make_burst
-from sar.focus.tops_geometry import (
+from benchmarks.tops import make_burst
+from sar.focus.tops.geometry import (
     IW_AZIMUTH_TIME_INTERVAL,
     SPECAN_MARGIN,
     burst_geometry,

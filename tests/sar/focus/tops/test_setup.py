@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sar.focus.tops_kernels import lag_block_sums
-from sar.focus.tops_setup import (
+from sar.focus.tops.kernels import lag_block_sums
+from sar.focus.tops.setup import (
     DOPPLER_MAX_RMS,
     DOPPLER_RANGE_BLOCKS,
     choose_raw_doppler,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sar.l0.bench import format_decode_table, run_decode_benchmark, sentinel1decoder_decode
+from benchmarks.decode import format_decode_table, run_decode_benchmark, sentinel1decoder_decode
 from sar.l0.packets import decode_packets
 from sar.l0.synthetic import SwathRun, synthetic_stream
 

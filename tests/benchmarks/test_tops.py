@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sar.focus.bench_tops import make_burst, run_tops_benchmark
+from benchmarks.tops import make_burst, run_tops_benchmark
 from sar.focus.fft import configure_fft
-from sar.focus.tops import clear_workspaces
 
 
 def test_benchmark_burst_is_iw1_like() -> None:
@@ -33,7 +32,6 @@ def test_small_benchmark_with_wisdom_file(tmp_path: Path) -> None:
         assert first["fft_effort"] == "FFTW_MEASURE"
         assert first["output_shape"][1] < 4096  # range-compressed valid samples only
         assert "range FFT (lines)" in first["profile"]
-        clear_workspaces()
         second = run_tops_benchmark(
             256, 4096, repeats=1, workers=1, baseline=False, effort="FFTW_MEASURE",
             wisdom=str(wisdom),
@@ -42,4 +40,3 @@ def test_small_benchmark_with_wisdom_file(tmp_path: Path) -> None:
         assert "baseline_seconds" not in second
     finally:
         configure_fft(effort="FFTW_ESTIMATE")
-        clear_workspaces()

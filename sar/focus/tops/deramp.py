@@ -9,7 +9,7 @@ with ``eta = (l - N/2) dt`` (zero-Doppler time from the burst centre, s), ``k_s 
 k_psi / lambda``, ``k_t = k_a k_s / (k_a - k_s)``, ``eta_c = -f_DC / k_a`` and ``eta_ref =
 eta_c(tau) - eta_c(tau_0)`` (``tau_0``: first sample) gives a baseband,
 azimuth-invariant spectrum when removed (``deramp``) and restores the burst when added
-back (``reramp``), tops-notes section 2. Only product fields are used: the first Doppler
+back (``reramp``), docs/tops.md section 2. Only product fields are used: the first Doppler
 centroid and FM-rate polynomials, the steering rate (rad/s) and the orbit speed at the
 burst centre.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sar.focus.bench import make_benchmark_raw, run_focus_benchmark
+from benchmarks.stripmap import make_benchmark_raw, run_focus_benchmark
 
 
 def test_benchmark_block_is_realistic() -> None:
