@@ -32,8 +32,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--duration", type=float, default=8.3,
                    help="sensing duration, s (default 8.3: three burst cycles)")  # fmt: skip
     p.add_argument("--pol", default="VV", choices=("VV", "VH", "HH", "HV", "VV+VH", "HH+HV"))
-    p.add_argument("--samples", type=int, default=None,
-                   help="narrowed echo window (default: full swath, ~21,000-25,000 samples)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="narrowed echo window (default: full swath, ~21,000-25,000 samples)",
+    )
     p.add_argument("--grid", default="3x3",
                    help="RANGExLINES targets per sub-swath (default 3x3: near/mid/far x "
                         "start/middle/end of the valid area)")  # fmt: skip

@@ -15,6 +15,28 @@ LENIENT_HELP = (
 )
 
 
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eoport l0 info|decode`` to the command line."""
+    p = sub.add_parser("l0", help="inspect and decode Level-0 space-packet files")
+    l0sub = p.add_subparsers(dest="l0_command", required=True, metavar="COMMAND")
+    info = l0sub.add_parser("info", help="summary of a Level-0 file")
+    info.add_argument("file", help="Level-0 file (raw space-packet stream, e.g. an S1 .dat)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
+    info.set_defaults(handler=cmd_info)
+    dec = l0sub.add_parser("decode", help="decode packets into an .npz (I/Q + header fields)")
+    dec.add_argument("file", help="Level-0 file")
+    dec.add_argument("-o", "--output", required=True, help="output .npz path")
+    dec.add_argument(
+        "--signal",
+        choices=("echo", "noise", "cal", "all"),
+        default="all",
+        help="which packets to decode (default: all)",
+    )
+    dec.add_argument("--lenient", action="store_true", help=LENIENT_HELP)
+    dec.set_defaults(handler=cmd_decode)
+
+
 def _decode(path: str, *, strict: bool = True) -> tuple[Any, int]:
     from sar.errors import Level0Error
     from sar.l0.packets import decode_packets

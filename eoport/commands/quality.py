@@ -13,6 +13,15 @@ CHIP_MARGIN = 40
 """Pixels a target must keep from the edges of the valid area (half a 64-pixel chip + search)."""
 
 
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eoport quality`` to the command line."""
+    p = sub.add_parser("quality", help="point-target analysis of an SLC product")
+    p.add_argument("file", help="SLC product (.h5)")
+    p.add_argument("--targets", required=True, help="targets JSON file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_quality)
+
+
 def split_targets(
     slc: Any, targets: list[Any]
 ) -> tuple[list[tuple[int, Any]], list[dict[str, Any]]]:

@@ -21,6 +21,28 @@ _DOWNLINK_KEYS = (
 )  # fmt: skip
 
 
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eoport simulate`` to the command line."""
+    p = sub.add_parser("simulate", help="simulate a Level-0 file of point targets")
+    p.add_argument("--mode", required=True, help="S1..S6 (stripmap) or IW")
+    p.add_argument("--center", required=True, help="scene centre LAT,LON in degrees")
+    p.add_argument("--duration", required=True, type=float, help="sensing duration, s")
+    p.add_argument("--targets", required=True, help="targets JSON file")
+    p.add_argument("-o", "--output", required=True, help="output Level-0 file (RAW.dat)")
+    p.add_argument("--pol", default="VV", choices=("VV", "VH", "HH", "HV", "VV+VH", "HH+HV"))
+    p.add_argument("--baq", default="fdbaq", choices=("fdbaq", "bypass", "3", "4", "5"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="range samples per line (default: the mode's full swath)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--downlink", default="isp", help=DOWNLINK_HELP)
+    p.set_defaults(handler=cmd_simulate)
+
+
 def parse_downlink(spec: str) -> dict[str, float] | None:
     """``--downlink`` value: ``None`` for ``isp``, else the CADU options (may be empty)."""
     kind, _, rest = spec.partition(":")

@@ -11,7 +11,7 @@ and the theoretical ones (:mod:`sar.quality.theory`), so the two compare exactly
   the peak (dB).
 * **ISLR**: energy outside the main lobe but within ``islr_extent`` null-to-peak widths
   on each side of the peak, over the main-lobe energy (dB). The ±10 widths convention
-  follows isce3's ``point_target_info`` (facts only, see /work/shared/tops-notes.md §6);
+  follows isce3's ``point_target_info`` (facts only, see ``docs/tops.md`` section 6);
   the classical unbounded 1-D ISLR of a flat spectrum (-9.68 dB) is the limit of a
   large extent.
 

@@ -7,7 +7,7 @@ then ``line = (t - first_line_time) / azimuth_time_interval`` and
 ``sample = (2 R / c - slant_range_time) * range_sampling_rate``. The focused peak is
 measured by :func:`sar.quality.point_target.analyse_point_target`; the difference is the
 geolocation error. With simulated data (no atmosphere, tides or bistatic delay) it must
-be a small fraction of a pixel (see /work/shared/sentinel1-facts.md).
+be a small fraction of a pixel (``docs/sentinel1-facts.md``, "Level-1 quality").
 
 Pixel spacings used to convert pixels to metres:
 

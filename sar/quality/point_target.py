@@ -1,6 +1,6 @@
 """Point-target (impulse-response) analysis of a focused SLC.
 
-Method (facts from isce3 ``point_target_info``, /work/shared/tops-notes.md §6; no code
+Method (facts from isce3 ``point_target_info``, ``docs/tops.md`` section 6; no code
 reused):
 
 1. Find the brightest pixel within ``search`` pixels of the expected position and take a

@@ -15,7 +15,7 @@ pulse (intra-pulse Doppler ignored: a few mm of range change within 60 us).
 Amplitude: ``a_k G_az G_el R_ref^2 / (R_tx R_rx)``, with the two-way azimuth pattern of
 a uniformly illuminated aperture ``sinc^2(L_a (sin theta - sin psi) / lambda)``
 (``theta``: angle of the line of sight from the zero-Doppler plane, ``psi``: TOPS
-steering angle, tops-notes section 4) and optionally the elevation pattern
+steering angle, ``docs/tops.md`` section 4) and optionally the elevation pattern
 ``sinc^2(H (sin(beta - beta_0)) / lambda)``. Only the azimuth extent where
 ``|L_a (sin theta - sin psi) / lambda| < lobes`` and the range samples covered by the
 pulse are computed.

@@ -1,11 +1,11 @@
 """Radar parameters of the simulated Sentinel-1 swaths (stripmap S1-S6, IW1-IW3).
 
-Sources (see also ``shared/tops-notes.md`` and ``shared/sentinel1-facts.md``):
+Sources (see also ``docs/tops.md`` and ``docs/sentinel1-facts.md``):
 
 * IW1/IW2/IW3 PRF, range decimation code, pulse length, chirp rate, rank and azimuth
-  steering rate: real IW annotation values and decoded PRI codes quoted in tops-notes
-  section 1 (IW3 rank not public: derived from the geometry). The resulting TXPRR,
-  TXPSF, TXPL and PRI codes equal those of a real S1A IW RAW product
+  steering rate: real IW annotation values and decoded PRI codes quoted in
+  ``docs/tops.md`` section 1 (IW3 rank not public: derived from the geometry). The
+  resulting TXPRR, TXPSF, TXPL and PRI codes equal those of a real S1A IW RAW product
   (jmfriedt/sentinel1_level0 issue #3; checked in the tests).
 * Stripmap off-nadir angles: ESA Sentinel-1 SAR user guide, "Stripmap" page, table 2
   (at minimum orbit altitude). Stripmap chirp bandwidths span 87.6-42.2 MHz (S1 user
@@ -15,7 +15,8 @@ Sources (see also ``shared/tops-notes.md`` and ``shared/sentinel1-facts.md``):
   pulse length from the SM transmit duty cycle of 8.5 % (S1 user guide).
 * IW off-nadir spans: derived from the IW incidence range 29.1-46.0 deg.
 * Azimuth antenna 12.3 m, elevation 0.821 m (S1 user guide); elevation beam addresses
-  and the SES swath numbers of S1-S6 are not public (IW: 10/11/12, tops-notes).
+  and the SES swath numbers of S1-S6 are not public (IW: 10/11/12, ``docs/tops.md``
+  section 4).
 
 All coded quantities are quantised exactly as the packet header carries them
 (:mod:`sar.l0.radar`), so the simulated echoes use the same values a decoder reads.
@@ -52,7 +53,7 @@ IW_BURST_OFFSETS: dict[str, float] = {"IW1": 0.832, "IW2": 1.078, "IW3": 0.848}
 
 AZIMUTH_BEAM_ANGLE_PER_ADDRESS = 0.018 / 512
 """Assumed steering angle per azimuth beam address step, rad (+-0.018 rad over 1024
-addresses; unconfirmed convention of open decoders, tops-notes section 4)."""
+addresses; unconfirmed convention of open decoders, ``docs/tops.md`` section 4)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Echo window (S1-IF-ASD-PL-0007 section 3.2.5.11): sample 0 of a packet is receiv
 ``rank * PRI + SWST + 320 / (8 f_ref)`` after the transmission of the pulse whose echo it
 holds; the number of samples follows from SWL and the decimation code (section 5.1).
 
-IW timing (tops-notes sections 1 and 5): a burst cycle of ``T_beam = 2.758273 s`` visits
+IW timing (``docs/tops.md`` sections 1 and 5): a burst cycle of ``T_beam = 2.758273 s`` visits
 IW1, IW2, IW3 with start offsets 0.832 / 1.078 / 0.848 s; each burst holds the lines that
 fit in its sub-swath's slot at that sub-swath's PRF; the beam is steered
 ``psi = k_psi (t - t_mid)`` about the burst's middle. ESA burst ID (S1-TN-MDA-52-7445

@@ -21,7 +21,7 @@ eoport:missing_lines    [[date-time, date-time]]   sensing-time spans of raw lin
 
 Stage names are snake_case identifiers (``sensing_stop``, ``station_receive``,
 ``kafka_append``, ``burst_complete``, ``aux_complete``, ``focus_start``, ``focus_end``,
-``product_written``; see the architecture notes, "Latency timeline"). The schema is served
+``product_written``; see ``docs/architecture.md``, "Latency timeline"). The schema is served
 by the STAC API under ``{stac root}/extensions/eoport/v1.0.0/schema.json`` and that URL is
 what items list in ``stac_extensions`` when they are served.
 """

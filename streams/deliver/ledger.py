@@ -5,7 +5,7 @@ The ledger has one row per (subscription, product): the latest attempt's outcome
 retry budget is spent), the attempt count, the last error and the product record to
 resend. A product already in the ledger for a subscription is never pushed again, which
 turns the at-least-once input of ``l1-products`` into exactly-once delivery effects
-(architecture.md, "Exactly-once effects").
+(``docs/architecture.md``, "Exactly-once effects from at-least-once delivery").
 
 Pull queues live in the same file, so appending a product to a queue and recording it as
 delivered is one transaction. Messages stay until acknowledged; acknowledging an AckId

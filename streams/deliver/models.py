@@ -5,7 +5,7 @@ it) and names an area of interest (GeoJSON Polygon or MultiPolygon, lon/lat degr
 product filters and a delivery target: a webhook (CDSE ``NotificationEndpoint`` style,
 http or https with optional basic auth), an object-store prefix (``file://`` or
 ``s3://``, written with the target's own credentials) or a pull queue acknowledged by
-AckId (sentinel1-facts.md, "Conventions users already know").
+AckId (``docs/sentinel1-facts.md``, "Conventions users already know").
 
 Filters: ``filter`` is either CQL2-JSON, the same language as the STAC API's
 ``/search`` (evaluated on the product's STAC Item, :mod:`streams.catalogue.cql2`), or

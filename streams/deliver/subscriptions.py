@@ -4,8 +4,8 @@ A :class:`Subscription` names an area of interest (GeoJSON Polygon or MultiPolyg
 lon/lat degrees), product filters (modes, swaths, polarisations, product types; empty
 means any) and a delivery target: a webhook (CDSE ``NotificationEndpoint`` style, http or
 https with optional basic auth), an object-store prefix (``file://`` or ``s3://``) or a
-pull queue acknowledged by AckId (sentinel1-facts.md, "Conventions users already know");
-the models are in :mod:`streams.subscription_models` and re-exported here.
+pull queue acknowledged by AckId (``docs/sentinel1-facts.md``, "Conventions users already
+know"); the models are in :mod:`streams.subscription_models` and re-exported here.
 
 Subscriptions persist in a :class:`SubscriptionStore`; :class:`SqliteSubscriptionStore`
 is the embedded, durable implementation (one sqlite file, every change one transaction).

@@ -1,8 +1,8 @@
 """Focus jobs: the values of ``focus-jobs``.
 
-A :class:`JobRecord` is a claim check (docs/architecture.md, topic ``focus-jobs``): the burst's
-raw packets live in the object store under :func:`raw_key`, the record carries what a
-worker needs besides them (identity, sensing times, the state vectors decoded from the
+A :class:`JobRecord` is a claim check (``docs/architecture.md``, "Topics": ``focus-jobs``):
+the burst's raw packets live in the object store under :func:`raw_key`, the record carries
+what a worker needs besides them (identity, sensing times, the state vectors decoded from the
 sub-commutated ancillary data, the latency timeline so far). Every effect downstream is
 keyed by the burst key, so a job published twice (assembler restarted from a snapshot)
 produces the same product once.

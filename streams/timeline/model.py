@@ -1,7 +1,7 @@
 """What a burst timeline is: stages, the segments between them, budgets, pass identity.
 
 A burst's timeline is a set of UTC instants, one per stage of the chain
-(architecture.md, "Latency timeline"): sensing start/stop (packet datation), the station
+(``docs/architecture.md``, "Latency timeline"): sensing start/stop (packet datation), the station
 receive and Kafka append times of the latest chunk that fed the burst, burst complete,
 aux complete (job published), the job's Kafka append, focus start/end, product written
 and, per subscription, delivered. A **segment** is the interval between two stages; the
@@ -68,7 +68,8 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment("total", "sensing_stop", "delivered", 600.0),
 )
 """The latency breakdown, in chain order; ``total`` (sensing stop to first delivery,
-600 s budget: Copernicus NRT-10m, sentinel1-facts.md) is the headline figure."""
+600 s budget: Copernicus NRT-10m, ``docs/sentinel1-facts.md``, "Latency of today's
+services") is the headline figure."""
 
 SEGMENT_NAMES: tuple[str, ...] = tuple(s.name for s in SEGMENTS)
 

@@ -54,7 +54,7 @@ BURST_TOPICS = frozenset({"focus-jobs", "l1-products"})
 """Topics with one record per burst (their backlog counts bursts)."""
 
 CHANNEL_RATE_BYTES_PER_S = 260e6 / 8
-"""One X-band downlink channel, 260 Mbit/s (sentinel1-facts.md)."""
+"""One X-band downlink channel, 260 Mbit/s (``docs/sentinel1-facts.md``, "Timing")."""
 
 CHUNK_SENSING_S = MAX_CHUNK_PAYLOAD / CHANNEL_RATE_BYTES_PER_S
 """Sensing seconds in one full raw chunk at the channel rate (estimate for raw-chunks

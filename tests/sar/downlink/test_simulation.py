@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eoport.cli import _add_simulate
+from eoport.commands.simulate import register as register_simulate
 from eoport.errors import InvalidArgumentError
 from sar.downlink.channels import merge_packet_streams, packet_times, split_packets
 from sar.downlink.decoder import decode_cadu_stream
@@ -30,7 +30,7 @@ P = FramingParameters()
 def main(argv: Sequence[str]) -> int:
     """``eoport simulate`` through its own sub-parser (independent of other commands)."""
     parser = argparse.ArgumentParser()
-    _add_simulate(parser.add_subparsers())
+    register_simulate(parser.add_subparsers())
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -34,7 +34,7 @@ def test_width_scales_with_oversampling() -> None:
     [
         ("hamming 0.54", -42.7, 1.30),  # Harris 1978: -43 dB, 1.30 bins
         ("hann", -31.5, 1.44),  # Harris 1978: -32 dB, 1.44 bins
-        ("hamming 0.75", -21.2, 1.00),  # S1 L1 requirement level (sentinel1-facts.md)
+        ("hamming 0.75", -21.2, 1.00),  # S1 L1 requirement level (docs/sentinel1-facts.md)
     ],
 )
 def test_hamming_family(label: str, pslr: float, width: float) -> None:

@@ -124,7 +124,7 @@ def test_bistatic_delay_shift() -> None:
 
 
 def test_tops_doppler_centre_follows_steering() -> None:
-    k_psi = np.radians(1.590368784)  # IW1 azimuth steering rate (tops-notes)
+    k_psi = np.radians(1.590368784)  # IW1 azimuth steering rate (docs/tops.md section 1)
     lines, samples = 1430, 3000
     t_mid = T0 + 0.8
     times = t_mid + (np.arange(lines) - lines / 2) / PRF

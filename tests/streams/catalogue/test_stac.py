@@ -67,7 +67,7 @@ def test_real_item_content(products: list[RealProduct]) -> None:
         assert props["sat:relative_orbit"] == 117 and props["sat:orbit_state"] == "ascending"
         assert props["product:type"] == "IW_SLC_BURST"
         assert props["processing:level"] == "L1" and props["published"].endswith("Z")
-        # IW figures (sentinel1-facts: about 2.7-3.5 m slant range x 22 m azimuth)
+        # IW figures (docs/sentinel1-facts.md: about 2.7-3.5 m slant range x 22 m azimuth)
         assert 2.5 <= props["sar:resolution_range"] <= 3.6
         assert 19.0 <= props["sar:resolution_azimuth"] <= 24.0
         assert 12.0 <= props["sar:pixel_spacing_azimuth"] <= 16.0
