@@ -45,18 +45,48 @@ IW1_CHIRP = ChirpParameters(ramp_rate=1.078e12, start_frequency=-0.5 * 1.078e12 
                             pulse_length=52.4e-6)  # fmt: skip
 
 
-def make_burst(lines: int, samples: int, seed: int = 0) -> RawData:
-    """An IW1 raw burst of complex Gaussian echoes (content does not change the cost)."""
-    orbit = make_orbit(T_REF, 10.0, 20.0, look_angle_deg=32.0, before=20, after=20).orbit
+IW_SWATHS = ("IW1", "IW2", "IW3")
+
+_LOOK_DEG = {"IW1": 32.0, "IW2": 36.0, "IW3": 40.0}
+"""Off-nadir angle of each sub-swath's middle (docs/tops.md section 1), deg."""
+
+
+def full_size(swath: str) -> tuple[int, int]:
+    """Raw lines and samples of a full-size burst of ``swath``: the burst's slot in the
+    cycle times its PRF (IW1 0.832 s, IW2 1.078 s, IW3 0.848 s) and the simulator's echo
+    window over the sub-swath's off-nadir span at 45 deg latitude
+    (:func:`sar.sim.timeline.full_swath_window`)."""
+    from sar.constants import WGS84_A
+    from sar.sim.modes import IW_BURST_OFFSETS, swath_parameters
+    from sar.sim.timeline import full_swath_window
+
+    params = swath_parameters(swath)
+    window = full_swath_window(params, WGS84_A + 700e3, 45.0)
+    return round(IW_BURST_OFFSETS[swath] * params.prf), window.n_samples
+
+
+def make_burst(lines: int, samples: int, seed: int = 0, swath: str = "IW1") -> RawData:
+    """A raw burst of ``swath`` (its PRF, sampling rate, chirp and steering rate) of complex
+    Gaussian echoes (content does not change the cost)."""
+    if swath == "IW1":
+        prf, fs, chirp, k_psi = IW1_PRF, IW1_FS, IW1_CHIRP, math.radians(IW1_K_PSI_DEG)
+    else:
+        from sar.sim.modes import swath_parameters
+
+        params = swath_parameters(swath)
+        prf, fs, chirp = params.prf, params.sampling_rate, params.chirp
+        k_psi = params.azimuth_steering_rate
+    look = _LOOK_DEG[swath]
+    orbit = make_orbit(T_REF, 10.0, 20.0, look_angle_deg=look, before=20, after=20).orbit
     rng = np.random.default_rng(seed)
     echoes = np.empty((lines, samples), dtype=np.complex64)
     echoes.real = rng.standard_normal((lines, samples), dtype=np.float32)
     echoes.imag = rng.standard_normal((lines, samples), dtype=np.float32)
-    times = np.asarray(T_REF + (np.arange(lines) - 0.5 * (lines - 1)) / IW1_PRF, dtype=np.float64)
+    times = np.asarray(T_REF + (np.arange(lines) - 0.5 * (lines - 1)) / prf, dtype=np.float64)
     return RawData(
         echoes=echoes, line_times=times, slant_range_time=2 * 800e3 / 299_792_458.0,
-        range_sampling_rate=IW1_FS, prf=IW1_PRF, chirp=IW1_CHIRP, orbit=orbit, mode="IW",
-        swath="IW1", azimuth_steering_rate=math.radians(IW1_K_PSI_DEG),
+        range_sampling_rate=fs, prf=prf, chirp=chirp, orbit=orbit, mode="IW",
+        swath=swath, azimuth_steering_rate=k_psi,
     )  # fmt: skip
 
 
@@ -120,6 +150,7 @@ class _TransformPass:  # pragma: no cover - without pyfftw
 def run_tops_benchmark(
     lines: int = 1500, samples: int = 20000, repeats: int = 5, workers: int | None = None,
     baseline: bool = True, effort: str = "FFTW_PATIENT", wisdom: str | None = None,
+    swath: str = "IW1", antenna_length: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Time TOPS focusing of one burst and compare with the FFT floor and plain numpy.
 
@@ -139,6 +170,11 @@ def run_tops_benchmark(
         ``FFTW_MEASURE``).
     wisdom
         FFTW wisdom file loaded before and saved after planning (created if missing).
+    swath
+        Sub-swath whose radar parameters the burst has (``IW1``, ``IW2``, ``IW3``).
+    antenna_length
+        Azimuth antenna length whose pattern is compensated, m (``None``: the default of
+        :func:`sar.focus.tops.focus_burst`; 0 disables the compensation).
 
     Returns
     -------
@@ -152,7 +188,8 @@ def run_tops_benchmark(
         ``profile`` (thread-seconds per step), shapes and sizes, ``fft_effort`` and
         ``wisdom_loaded`` (whether planning came from a wisdom file).
     """
-    raw = make_burst(lines, samples)
+    raw = make_burst(lines, samples, swath=swath)
+    extra: dict[str, Any] = {} if antenna_length is None else {"antenna_length": antenna_length}
     cores = os.cpu_count() or 1
     if workers is None:
         workers = default_workers()
@@ -160,7 +197,7 @@ def run_tops_benchmark(
     wisdom_loaded = load_wisdom(wisdom) if wisdom else False
     workspace = FocusWorkspace()
     t0 = time.perf_counter()
-    slc = focus_burst(raw, workers=workers, workspace=workspace)
+    slc = focus_burst(raw, workers=workers, workspace=workspace, **extra)
     cold = time.perf_counter() - t0
     workspace.recycle(slc.image)
     fft_floor(lines, samples, cores)  # plans (untimed)
@@ -177,7 +214,8 @@ def run_tops_benchmark(
         profile.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         slc = focus_burst(
-            raw, workers=workers, timings=stages, profile=profile, workspace=workspace
+            raw, workers=workers, timings=stages, profile=profile, workspace=workspace,
+            **extra,
         )
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
@@ -194,7 +232,7 @@ def run_tops_benchmark(
     del workspace
     tracemalloc.start()
     base_mem = tracemalloc.get_traced_memory()[0]
-    slc = focus_burst(raw, workers=workers)
+    slc = focus_burst(raw, workers=workers, **extra)
     peak = tracemalloc.get_traced_memory()[1] - base_mem
     tracemalloc.stop()
     out_shape = slc.image.shape
@@ -203,6 +241,7 @@ def run_tops_benchmark(
     floor = statistics.median(floors)
     ratios = [t / f for t, f in zip(times, floors, strict=True)]
     result: dict[str, Any] = {
+        "swath": swath, "antenna_compensation": antenna_length != 0.0,
         "lines": lines, "samples": samples, "workers": workers, "cores": cores,
         "output_shape": list(out_shape), "mosaic_length": meta["tops_mosaic_length"],
         "specan_length": meta["tops_specan_length"], "seconds": seconds,

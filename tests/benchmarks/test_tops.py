@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.tops import make_burst, run_tops_benchmark
+from benchmarks.tops import full_size, make_burst, run_tops_benchmark
 from sar.focus.fft import configure_fft
 
 
@@ -40,3 +40,14 @@ def test_small_benchmark_with_wisdom_file(tmp_path: Path) -> None:
         assert "baseline_seconds" not in second
     finally:
         configure_fft(effort="FFTW_ESTIMATE")
+
+
+def test_full_size_bursts_of_each_swath() -> None:
+    # the burst's slot in the cycle times its PRF; the echo window spans the sub-swath
+    assert full_size("IW1") == (round(0.832 * 1717.13), full_size("IW1")[1])
+    for swath in ("IW1", "IW2", "IW3"):
+        lines, samples = full_size(swath)
+        assert 1400 <= lines <= 1600 and 21_000 <= samples <= 26_000
+        raw = make_burst(32, 4096, swath=swath)
+        assert raw.swath == swath and raw.azimuth_steering_rate > 0
+    assert make_burst(32, 4096, swath="IW2").prf < make_burst(32, 4096, swath="IW3").prf

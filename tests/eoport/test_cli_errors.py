@@ -144,3 +144,19 @@ def test_bench_tops_small_run_and_bad_arguments(run_cli: RunCli, tmp_path: Path)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["lines"] == 256 and report["seconds"] > 0 and report["cores"] >= 1
     assert report["fft_effort"] == "FFTW_MEASURE" and (tmp_path / "w.wisdom").stat().st_size > 0
+
+
+def test_bench_tops_every_swath_with_and_without_antenna_compensation(run_cli: RunCli) -> None:
+    import json
+
+    result = run_cli(
+        "bench", "tops", "--swath", "all", "--antenna", "both", "--lines", "256",
+        "--samples", "4096", "--repeats", "1", "--no-baseline", "--effort", "measure", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    cases = [(c["swath"], c["antenna_compensation"]) for c in report["cases"]]
+    assert cases == [(s, a) for s in ("IW1", "IW2", "IW3") for a in (True, False)]
+    assert report["worst_cpu_ratio_to_floor"] == max(
+        c["cpu_ratio_to_floor"] for c in report["cases"]
+    )
