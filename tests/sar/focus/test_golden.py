@@ -1,8 +1,8 @@
 """Focused outputs against golden references: the speed work must not change them.
 
 The references (``data/golden_*.npz``) hold, for a small IW1 TOPS burst and a stripmap
-block of fixed random and point-target echoes, the image on a sparse grid (about 32 x 64 points) plus
-the energy of every line and every sample (any change anywhere moves one of them). They
+block of fixed random and point-target echoes, the image on a sparse grid (about 32 x 64
+points) plus the energy of every line and every sample (any change anywhere moves one of them). They
 were written by ``python -m tests.sar.focus.test_golden`` and are compared with a
 tolerance of float32 rounding through FFTs whose plans may differ between processes
 (FFTW_MEASURE picks plans by timing: relative differences of ~1e-6 of the image's RMS).
