@@ -76,7 +76,7 @@ from streams.ingest.replay import ReplayReport, replay_pass
 from streams.messages.events import EventRecord
 from streams.messages.passes import PassManifest, PassReport, account_pass
 from streams.messages.products import ProductRecord
-from streams.timeline import build_timeline
+from streams.timeline import SEGMENTS, build_timeline
 from streams.timeline.settings import TimelineSettings, open_view
 
 log = logging.getLogger(__name__)
@@ -240,14 +240,8 @@ class PipelineResult:
         return out
 
 
-_STAGES = (
-    ("sensing_stop", "kafka_append", "to_kafka"),
-    ("kafka_append", "aux_complete", "assemble"),
-    ("aux_complete", "focus_start", "queue"),
-    ("focus_start", "focus_end", "focus"),
-    ("focus_end", "product_written", "write"),
-    ("product_written", "delivered", "deliver"),
-)
+_STAGES = tuple((s.start, s.stop, s.name) for s in SEGMENTS if s.name != "total")
+"""The timeline service's latency segments (``deliver``: from the delivery ledger)."""
 
 
 LOCAL_DEFAULTS: dict[str, Any] = {
@@ -501,6 +495,24 @@ class LocalPipeline:
             deadline = time.monotonic() + 20
             while not self._server.started and time.monotonic() < deadline:
                 time.sleep(0.05)
+
+    def wait_ready(self, timeout_s: float = 120.0) -> bool:
+        """Wait until every stage of this process holds its partitions and the autoscaler's
+        minimum of focusing workers answers ``/readyz``, so a replay that starts now is
+        not timed against group joins and warm-ups; ``False`` on timeout."""
+        deadline = time.monotonic() + timeout_s
+        for runtime in self.runtimes:
+            if not runtime.assigned.wait(max(0.0, deadline - time.monotonic())):
+                log.warning("stage %s has no partitions after %.0f s", runtime.stage.name,
+                            timeout_s)  # fmt: skip
+                return False
+        if self.scaler is None or self.autoscale is None:
+            return True
+        while time.monotonic() < deadline:
+            if len(self.scaler.ready()) >= self.autoscale[0]:
+                return True
+            time.sleep(0.2)
+        return False
 
     def running_workers(self) -> int:
         """Focusing workers running now (threads, or the scaler's processes)."""

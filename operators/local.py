@@ -334,6 +334,24 @@ class LocalScaler:
             ))  # fmt: skip
             return decision
 
+    def ready(self, timeout_s: float = 0.5) -> list[LocalWorker]:
+        """Running workers whose ``/readyz`` answers 200 (warmed up, consuming); workers
+        without a metrics port count as ready once started."""
+        out = []
+        for w in self.running:
+            if w.metrics_port is None:
+                out.append(w)
+                continue
+            try:
+                with urllib.request.urlopen(  # noqa: S310 - a local port we started
+                    f"http://127.0.0.1:{w.metrics_port}/readyz", timeout=timeout_s
+                ) as response:
+                    if response.status == 200:
+                        out.append(w)
+            except OSError:  # not listening yet, or 503 (HTTPError is an OSError)
+                continue
+        return out
+
     def run(self, stop: threading.Event) -> None:
         """Evaluate every ``interval_s`` until ``stop`` is set, then stop every worker."""
         try:

@@ -24,6 +24,8 @@ from typing import Any
 
 from eoport.errors import ExitStatus
 
+log = logging.getLogger(__name__)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``eoport demo`` to the command line."""
@@ -144,6 +146,8 @@ def run_demo(
     )  # fmt: skip
     try:
         pipeline.start()
+        if not pipeline.wait_ready():
+            log.warning("stages not all ready after 120 s: starting the pass anyway")
         a, b = DEMO_TARGETS
         subscriptions = {
             "demo-webhook": pipeline.subscribe({

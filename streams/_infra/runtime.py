@@ -285,6 +285,8 @@ class StageRuntime:
         )
         self.ready = threading.Event()
         """Set once the consumer is subscribed (readiness probes)."""
+        self.assigned = threading.Event()
+        """Set once the group has given this member partitions (cleared when it stops)."""
 
     # ------------------------------------------------------------------ clients
 
@@ -295,13 +297,18 @@ class StageRuntime:
         consumer = self.bus.consumer(
             self.config.group_id,
             list(self.config.topics),
-            on_assign=lambda parts: self.stage.assigned(parts),
+            on_assign=self._assigned,
             on_revoke=self._revoked,
             config=config,
         )
         if isinstance(self.stage, PositionedStage):
             consumer.start_from(self.stage.positions)
         return consumer
+
+    def _assigned(self, parts: list[TopicPartition]) -> None:
+        self.stage.assigned(parts)
+        if parts:
+            self.assigned.set()
 
     def _revoked(self, parts: list[TopicPartition]) -> None:
         for tp in parts:
@@ -467,6 +474,7 @@ class StageRuntime:
                      exc)  # fmt: skip
         finally:
             self.ready.clear()
+            self.assigned.clear()
             self.stage.close()
             if self._consumer is not None:
                 self._consumer.close()

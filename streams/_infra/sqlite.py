@@ -18,6 +18,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +82,7 @@ class SqliteFile:
         self._functions = tuple(functions)
         self._lock = threading.Lock()
         with self.connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+            _use_wal(con)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -110,3 +111,22 @@ class SqliteFile:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+
+def _use_wal(con: sqlite3.Connection, timeout_s: float = 30.0) -> None:
+    """Switch the file to write-ahead logging (persistent: a no-op once done).
+
+    Changing the journal mode does not wait on the busy handler: two processes that open
+    a new file at once get ``database is locked`` at once (seen between the timeline
+    service and the API opening its view). Retried until ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)

@@ -69,7 +69,8 @@ def test_passes_bursts_and_one_burst(api: tuple[str, SynthPass, ApiState]) -> No
     assert one == bursts[0]
     assert one["stamps"]["delivered"] == "2026-12-04T12:00:12.758273Z"
     assert set(one["segments"]) == {
-        "to_station", "to_kafka", "assemble", "aux", "queue", "focus", "write", "deliver", "total",
+        "to_station", "to_kafka", "assemble", "aux", "publish", "queue", "focus", "write",
+        "deliver", "total",
     }  # fmt: skip
     missing = httpx.get(url + "/dashboard/api/bursts/nope/IW1/VV/1", timeout=10)
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]

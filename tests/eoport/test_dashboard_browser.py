@@ -100,13 +100,13 @@ def test_dashboard_shows_the_pass_live_and_loads_nothing_external(
         assert "50 lines missing" in incomplete.inner_text()
         assert incomplete.locator(".badge.incomplete").count() == 1
         first_row = page.locator(f'.burst-row[data-burst="{synth.key(0)}"]')
-        assert first_row.locator(".bar[data-stage]").count() == 8  # every segment as a bar
+        assert first_row.locator(".bar[data-stage]").count() == 9  # every segment as a bar
         # histogram, stage table, events and the map
         assert page.locator("#histogram rect").count() >= 8
         bars = page.locator("#histogram rect")
         counts = [int(bars.nth(i).get_attribute("data-count") or 0) for i in range(bars.count())]
         assert sum(counts) == 10
-        assert page.locator("#stages tbody tr").count() == 9
+        assert page.locator("#stages tbody tr").count() == 10
         assert page.locator('#events li[data-kind="focus-failed"]').count() == 1
         assert page.get_attribute("#map", "data-footprints") == "10"
         assert page.get_attribute("#map", "data-aois") == "1"

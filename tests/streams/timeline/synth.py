@@ -25,7 +25,8 @@ SEGMENT_S = {
     "to_kafka": 0.5,
     "assemble": 2.0,
     "aux": 0.25,
-    "queue": 1.0,
+    "publish": 0.05,
+    "queue": 0.95,
     "focus": 4.0,
     "write": 0.5,
     "deliver": 0.75,
@@ -99,7 +100,8 @@ class SynthPass:
         for seg, stage in (
             ("to_station", "station_receive"), ("to_kafka", "kafka_append"),
             ("assemble", "burst_complete"), ("aux", "aux_complete"),
-            ("queue", "focus_start"), ("focus", "focus_end"), ("write", "product_written"),
+            ("publish", "job_append"), ("queue", "focus_start"), ("focus", "focus_end"),
+            ("write", "product_written"),
             ("deliver", "delivered"),
         ):  # fmt: skip
             extra = 0.1 * i if seg == "focus" else 0.0

@@ -165,7 +165,7 @@ def test_restart_mid_pass_gives_the_figures_of_an_uninterrupted_run(
             with TimelineStore(path).connect() as con:
                 counts.append(con.execute("SELECT COUNT(*) FROM observed").fetchone()[0])
         failed_or_skipped = len(synth.failed | synth.skipped)
-        assert counts[0] == counts[1] == (synth.n - failed_or_skipped) * 9 + failed_or_skipped * 4
+        assert counts[0] == counts[1] == (synth.n - failed_or_skipped) * 10 + failed_or_skipped * 5
     finally:
         publisher.join(timeout=60)
         proc.send_signal(signal.SIGTERM)

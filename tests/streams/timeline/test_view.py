@@ -123,7 +123,7 @@ def test_order_and_duplicates_do_not_change_the_figures(tmp_path: Path, synth: S
     assert snapshot(a) == snapshot(b)
     with TimelineStore(tmp_path / "a.sqlite").connect() as con:
         expected = con.execute("SELECT COUNT(*) FROM observed").fetchone()[0]
-    assert observed == expected == 10 * 9 + 2 * 4  # products: 9 segments; failed/skipped: 4
+    assert observed == expected == 10 * 10 + 2 * 5  # products: 10 segments; failed/skipped: 5
 
 
 def test_replay_offset_for_a_pass_sensed_long_ago(tmp_path: Path) -> None:
@@ -226,5 +226,5 @@ def test_prune_forgets_old_bursts_only(tmp_path: Path) -> None:
     assert len(view.bursts()) == 12 and all(e.pass_key == "SVALBARD/new" for e in view.events())
     with store.connect() as con:
         assert con.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 20
-        assert con.execute("SELECT COUNT(*) FROM observed").fetchone()[0] == 10 * 9 + 2 * 4
+        assert con.execute("SELECT COUNT(*) FROM observed").fetchone()[0] == 10 * 10 + 2 * 5
     assert store.prune((T0 - timedelta(days=7)).timestamp()) == 0

@@ -5,7 +5,7 @@
 
 const SEGMENT_COLORS = {
   to_station: "#6c7a89", to_kafka: "#8e6cc4", assemble: "#3f8fd2", aux: "#36b3b3",
-  queue: "#c9a227", focus: "#e07b39", write: "#c4547f", deliver: "#4caf50",
+  publish: "#7f9c3a", queue: "#c9a227", focus: "#e07b39", write: "#c4547f", deliver: "#4caf50",
 };
 const ERROR_KINDS = ["focus-failed", "rejected-chunk", "burst-dropped", "corrupt"];
 
@@ -180,7 +180,8 @@ function renderBursts(s) {
 const SEGMENT_ENDS = {
   to_station: ["sensing_stop", "station_receive"], to_kafka: ["station_receive", "kafka_append"],
   assemble: ["kafka_append", "burst_complete"], aux: ["burst_complete", "aux_complete"],
-  queue: ["aux_complete", "focus_start"], focus: ["focus_start", "focus_end"],
+  publish: ["aux_complete", "job_append"], queue: ["job_append", "focus_start"],
+  focus: ["focus_start", "focus_end"],
   write: ["focus_end", "product_written"], deliver: ["product_written", "delivered"],
 };
 function segmentStart(name) { return SEGMENT_ENDS[name][0]; }
