@@ -36,6 +36,18 @@ _REASONS = {
 }
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _record(
+    ev: npt.NDArray[np.int64], ne: int, kind: int, frame: int, start: int, stop: int
+) -> int:
+    """Write event ``ne`` (kind, frame, discarded octets ``[start, stop)``); the next index."""
+    ev[ne, 0] = kind
+    ev[ne, 1] = frame
+    ev[ne, 2] = start
+    ev[ne, 3] = stop
+    return ne + 1
+
+
 @nb.njit(cache=True, nogil=True)
 def _walk(
     stream: npt.NDArray[np.uint8],
@@ -82,11 +94,7 @@ def _walk(
                 pos = -1
                 continue
             if fhp[j] != 0:
-                ev[ne, 0] = EV_MISMATCH
-                ev[ne, 1] = j
-                ev[ne, 2] = pos
-                ev[ne, 3] = pos
-                ne += 1
+                ne = _record(ev, ne, EV_MISMATCH, j, pos, pos)
                 pos = -1
                 continue
             j += 1
@@ -96,11 +104,7 @@ def _walk(
         while f < m and zone0 + f * zone_len < need:
             if brk[f]:
                 zs = zone0 + f * zone_len
-                ev[ne, 0] = EV_BREAK
-                ev[ne, 1] = f
-                ev[ne, 2] = pos
-                ev[ne, 3] = zs
-                ne += 1
+                ne = _record(ev, ne, EV_BREAK, f, pos, zs)
                 pos = -1
                 j = f
                 broken = True
@@ -111,11 +115,8 @@ def _walk(
         if need > end:
             break
         if (stream[pos] & 0xE0) != 0:
-            ev[ne, 0] = EV_BAD_HEADER
-            ev[ne, 1] = max(j - 1, 0)
-            ev[ne, 2] = pos
-            ev[ne, 3] = min(end, zone0 + j * zone_len) if j > 0 else pos
-            ne += 1
+            stop = min(end, zone0 + j * zone_len) if j > 0 else pos
+            ne = _record(ev, ne, EV_BAD_HEADER, max(j - 1, 0), pos, stop)
             pos = -1
             continue
         length = int((np.int64(stream[pos + 4]) << 8) | np.int64(stream[pos + 5])) + 7
@@ -125,21 +126,13 @@ def _walk(
         while j < m and zone0 + j * zone_len < pend:
             zs = zone0 + j * zone_len
             if brk[j]:
-                ev[ne, 0] = EV_BREAK
-                ev[ne, 1] = j
-                ev[ne, 2] = pos
-                ev[ne, 3] = zs
-                ne += 1
+                ne = _record(ev, ne, EV_BREAK, j, pos, zs)
                 pos = -1
                 broken = True
                 break
             expected = pend - zs if pend < zs + zone_len else FHP_NO_PACKET_START
             if fhp[j] != expected:
-                ev[ne, 0] = EV_MISMATCH
-                ev[ne, 1] = j
-                ev[ne, 2] = pos
-                ev[ne, 3] = zs
-                ne += 1
+                ne = _record(ev, ne, EV_MISMATCH, j, pos, zs)
                 pos = -1
                 broken = True
                 break

@@ -17,7 +17,15 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from shapely import geometry as sgeom
 
 from streams._infra.errors import SchemaError
@@ -53,6 +61,11 @@ POLARISATIONS = frozenset({"HH", "HV", "VH", "VV"})
 
 PRODUCT_TYPES = frozenset({"SLC", "GRD", "RAW"})
 """Product types eoport knows (``SLC``: a focused single-look complex burst)."""
+
+_ALLOWED: dict[str, frozenset[str]] = {
+    "mode": MODES, "swath": SWATHS, "polarisation": POLARISATIONS, "product_type": PRODUCT_TYPES,
+}  # fmt: skip
+"""The values each enumerated field of :class:`ProductRecord` may take."""
 
 TIMELINE_STAGES = (
     "sensing_start",
@@ -165,32 +178,12 @@ class ProductRecord(Payload):
     timeliness: str = "PT1M"
     timeliness_category: str = "NRT-10m"
 
-    @field_validator("mode")
+    @field_validator("mode", "swath", "polarisation", "product_type")
     @classmethod
-    def _mode(cls, v: str) -> str:
-        if v not in MODES:
-            raise ValueError(f"mode {v!r} not one of {sorted(MODES)}")
-        return v
-
-    @field_validator("swath")
-    @classmethod
-    def _swath(cls, v: str) -> str:
-        if v not in SWATHS:
-            raise ValueError(f"swath {v!r} not one of {sorted(SWATHS)}")
-        return v
-
-    @field_validator("polarisation")
-    @classmethod
-    def _pol(cls, v: str) -> str:
-        if v not in POLARISATIONS:
-            raise ValueError(f"polarisation {v!r} not one of {sorted(POLARISATIONS)}")
-        return v
-
-    @field_validator("product_type")
-    @classmethod
-    def _ptype(cls, v: str) -> str:
-        if v not in PRODUCT_TYPES:
-            raise ValueError(f"product_type {v!r} not one of {sorted(PRODUCT_TYPES)}")
+    def _one_of(cls, v: str, info: ValidationInfo) -> str:
+        allowed = _ALLOWED[str(info.field_name)]
+        if v not in allowed:
+            raise ValueError(f"{info.field_name} {v!r} not one of {sorted(allowed)}")
         return v
 
     @field_validator("footprint")
