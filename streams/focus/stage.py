@@ -4,10 +4,11 @@
 For each job (one burst or stripmap block): fetch the raw packets named by the claim
 check, decode them (:func:`sar.l0.packets.decode_packets`), build the orbit from the
 job's state vectors extended by propagation over the burst's margins
-(:func:`sar.geo.propagate.extend_orbit`), focus (:func:`sar.process.focus_packets`),
-write the SLC (HDF5, uncompressed: gzip saves 1.2x for ~5 s per burst) atomically under
-``products/{product_id}.h5`` where ``product_id = make_product_id(burst_key, version)``,
-publish the :class:`~streams.products.ProductRecord`, flush, and only then commit the job.
+(:func:`sar.geo.propagate.extend_orbit`), focus exactly the burst the assembler identified
+(:func:`sar.process.focus_identified_burst`), write the SLC (HDF5, uncompressed: gzip
+saves 1.2x for ~5 s per burst; written by path, synced, renamed) atomically under
+``products/{product_id}.h5`` where ``product_id = make_product_id(burst_key, version)``
+and its quick-look PNG beside it (from the image in memory), publish the :class:`~streams.products.ProductRecord`, flush, and only then commit the job.
 
 - A worker killed mid-burst leaves its job uncommitted: after the group rebalances,
   another member focuses it again and overwrites the same object with the same id.
@@ -36,6 +37,7 @@ from sar.l0.packets import decode_packets
 from sar.process import ORBIT_MARGIN, focus_identified_burst
 from sar.product.geogrid import footprint_geojson
 from sar.product.model import MissingLines
+from sar.product.quicklook import make_quicklook
 from sar.product.slc import write_slc
 from sar.timeutil import gps_seconds_to_utc
 from streams._infra.errors import PermanentError, StreamError
@@ -45,6 +47,7 @@ from streams._infra.retry import RetryPolicy
 from streams._infra.runtime import StageBase
 from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.catalogue.sarparams import sar_parameters_of
+from streams.catalogue.stac import quicklook_url_for
 from streams.focus.warmup import SharedWisdom
 from streams.messages.events import EventRecord
 from streams.messages.jobs import JobRecord
@@ -194,10 +197,18 @@ class FocusWorker(StageBase):
         }  # fmt: skip
         try:
             footprint = footprint_geojson(slc)
-            with self.store.open_write(url) as handle:
-                write_slc(handle, slc, history=history, compression="none")
-                size = handle.tell()
-            sar_figures = sar_parameters_of(slc).model_dump()
+            with self.store.write_path(url) as path:
+                write_slc(path, slc, history=history, compression="none")
+                size = path.stat().st_size
+            figures = sar_parameters_of(slc)
+            sar_figures = figures.model_dump()
+            # from the image in memory: 0.17 s for a full-size IW burst, against 0.6 s of
+            # CPU for the catalogue to read the product back and make it
+            png = make_quicklook(
+                slc.image,
+                spacing=(figures.pixel_spacing_azimuth_m, figures.pixel_spacing_range_m),
+            )
+            quicklook_url = self.store.put_bytes(quicklook_url_for(url), png)
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: cannot write product: {exc}") from exc
         finally:
@@ -241,6 +252,8 @@ class FocusWorker(StageBase):
                 "focus_seconds": elapsed,
             },
             missing_lines=missing_spans(missing),
+            quicklook_url=quicklook_url,
+            quicklook_size=len(png),
             timeline=timeline,
         )
 

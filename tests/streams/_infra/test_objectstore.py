@@ -37,11 +37,13 @@ def test_put_get_exists_delete(store: ObjectStore) -> None:
     assert not store.exists(url)
 
 
-def test_hdf5_product_written_through_open_write(store: ObjectStore) -> None:
+def test_hdf5_product_written_by_path(store: ObjectStore) -> None:
     url = store.url("products/p1.h5")
     image = (np.arange(64, dtype=np.float32) + 1j).astype(np.complex64).reshape(8, 8)
-    with store.open_write(url) as handle, h5py.File(handle, "w") as h5:
-        h5.create_dataset("slc", data=image)
+    with store.write_path(url) as path:
+        assert not store.exists(url)  # not before the block succeeds
+        with h5py.File(path, "w") as h5:
+            h5.create_dataset("slc", data=image)
     raw = store.get_bytes(url)
     assert raw[:8] == b"\x89HDF\r\n\x1a\n"
     local = Path(store.root.removeprefix("file://")) if "://" not in store.root else None
@@ -52,16 +54,20 @@ def test_hdf5_product_written_through_open_write(store: ObjectStore) -> None:
 
 def test_failed_write_leaves_no_object(store: ObjectStore) -> None:
     url = store.url("products/broken.h5")
-    with pytest.raises(RuntimeError), store.open_write(url) as handle:
-        handle.write(b"partial")
+    with pytest.raises(RuntimeError), store.write_path(url) as path:
+        path.write_bytes(b"partial")
+        written = path
         raise RuntimeError("worker died")
     assert not store.exists(url)
+    assert not written.exists()  # the temporary file is gone too
 
 
 def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     store = ObjectStore(f"file://{tmp_path}/o")
     store.put_bytes(store.url("a/b.bin"), b"x")
-    assert [p.name for p in (tmp_path / "o" / "a").iterdir()] == ["b.bin"]
+    with store.write_path(store.url("a/c.h5")) as path:
+        path.write_bytes(b"y")
+    assert sorted(p.name for p in (tmp_path / "o" / "a").iterdir()) == ["b.bin", "c.h5"]
 
 
 def test_unsupported_url_is_refused() -> None:
