@@ -8,7 +8,8 @@ job's state vectors extended by propagation over the burst's margins
 (:func:`sar.process.focus_identified_burst`), write the SLC (HDF5, uncompressed: gzip
 saves 1.2x for ~5 s per burst; written by path, synced, renamed) atomically under
 ``products/{product_id}.h5`` where ``product_id = make_product_id(burst_key, version)``
-and its quick-look PNG beside it (from the image in memory), publish the :class:`~streams.products.ProductRecord`, flush, and only then commit the job.
+and its quick-look PNG beside it (from the image in memory), publish the
+:class:`~streams.messages.products.ProductRecord`, flush, and only then commit the job.
 
 - A worker killed mid-burst leaves its job uncommitted: after the group rebalances,
   another member focuses it again and overwrites the same object with the same id.
