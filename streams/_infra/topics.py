@@ -16,6 +16,7 @@ dead-letters    original key                 original value + ``x-error`` header
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,9 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.cimpl import NewTopic
 
 from streams._infra.errors import BrokerUnavailableError, ConfigurationError
+from streams._infra.retry import RetryPolicy, retry_until_done
+
+log = logging.getLogger(__name__)
 
 RAW_CHUNKS = "raw-chunks"
 FOCUS_JOBS = "focus-jobs"
@@ -72,7 +76,13 @@ def topic_specs(names: Mapping[str, str] | None = None) -> tuple[TopicSpec, ...]
     )
 
 
-def ensure_topics(bus: Any, specs: Iterable[TopicSpec], timeout_s: float = 15.0) -> dict[str, int]:
+def ensure_topics(
+    bus: Any,
+    specs: Iterable[TopicSpec],
+    timeout_s: float = 15.0,
+    *,
+    retry: RetryPolicy | None = None,
+) -> dict[str, int]:
     """Create the topics of ``specs`` that do not exist yet.
 
     Safe to call from every stage at start, concurrently: an existing topic is left as is.
@@ -85,6 +95,10 @@ def ensure_topics(bus: Any, specs: Iterable[TopicSpec], timeout_s: float = 15.0)
         Topics wanted.
     timeout_s
         Time allowed for the admin requests, seconds.
+    retry
+        While the broker is unreachable, try again on this policy (stages pass
+        :data:`streams._infra.retry.STARTUP_RETRY`: a stage started while its broker
+        restarts waits for it); ``None``: fail at once.
 
     Returns
     -------
@@ -94,11 +108,22 @@ def ensure_topics(bus: Any, specs: Iterable[TopicSpec], timeout_s: float = 15.0)
     Raises
     ------
     BrokerUnavailableError
-        If the broker does not answer.
+        If the broker does not answer (within the retry budget).
     ConfigurationError
         If the broker rejects a topic (invalid name, partition count).
     """
     specs = list(specs)
+    if retry is None:
+        return _ensure_topics(bus, specs, timeout_s)
+    return retry_until_done(
+        lambda: _ensure_topics(bus, specs, timeout_s), policy=retry,
+        on_retry=lambda exc, n, delay: log.warning(
+            "creating topics: %s (attempt %d); retrying in %.1f s", exc, n, delay
+        ),
+    )  # fmt: skip
+
+
+def _ensure_topics(bus: Any, specs: list[TopicSpec], timeout_s: float) -> dict[str, int]:
     existing = bus.topics(timeout_s)
     missing = [s for s in specs if s.name not in existing]
     if missing:
@@ -114,9 +139,17 @@ def ensure_topics(bus: Any, specs: Iterable[TopicSpec], timeout_s: float = 15.0)
                 err = exc.args[0] if exc.args else None
                 if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                     continue
-                if isinstance(err, KafkaError) and err.retriable():
+                if isinstance(err, KafkaError) and (err.retriable() or err.code() in _UNREACHABLE):
                     raise BrokerUnavailableError(f"creating topic {name}: {err}") from exc
                 raise ConfigurationError(f"creating topic {name}: {exc}") from exc
             except TimeoutError as exc:
                 raise BrokerUnavailableError(f"creating topic {name} timed out") from exc
     return {s.name: len(bus.partitions(s.name, timeout_s)) for s in specs}
+
+
+_UNREACHABLE = frozenset({
+    KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT,
+    KafkaError._RESOLVE, KafkaError.REQUEST_TIMED_OUT,
+})  # fmt: skip
+"""Admin-request errors that mean "broker not reachable now", which librdkafka does not
+all flag retriable (a broker killed mid-request answers ``_TRANSPORT``)."""
