@@ -94,10 +94,6 @@ STAGE_RETRY = RetryPolicy(max_attempts=None, base_delay_s=0.2, max_delay_s=5.0, 
 """Retry of infrastructure steps that must eventually succeed (object-store writes of
 the assembler, producer flushes, commits): forever, 0.2 s growing to 5 s."""
 
-STARTUP_RETRY = RetryPolicy(max_attempts=None, base_delay_s=0.2, max_delay_s=5.0, max_age_s=300.0)
-"""Retry of a stage's start-up steps against its broker (creating its topics): a stage
-started while the broker restarts waits for it, up to 5 minutes, rather than exiting."""
-
 
 class StopRequestedError(Exception):
     """The process was asked to stop while an operation was still being retried."""

@@ -16,7 +16,6 @@ dead-letters    original key                 original value + ``x-error`` header
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +24,6 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.cimpl import NewTopic
 
 from streams._infra.errors import BrokerUnavailableError, ConfigurationError
-from streams._infra.retry import RetryPolicy, retry_until_done
-
-log = logging.getLogger(__name__)
 
 RAW_CHUNKS = "raw-chunks"
 FOCUS_JOBS = "focus-jobs"
@@ -76,13 +72,7 @@ def topic_specs(names: Mapping[str, str] | None = None) -> tuple[TopicSpec, ...]
     )
 
 
-def ensure_topics(
-    bus: Any,
-    specs: Iterable[TopicSpec],
-    timeout_s: float = 15.0,
-    *,
-    retry: RetryPolicy | None = None,
-) -> dict[str, int]:
+def ensure_topics(bus: Any, specs: Iterable[TopicSpec], timeout_s: float = 15.0) -> dict[str, int]:
     """Create the topics of ``specs`` that do not exist yet.
 
     Safe to call from every stage at start, concurrently: an existing topic is left as is.
@@ -95,10 +85,6 @@ def ensure_topics(
         Topics wanted.
     timeout_s
         Time allowed for the admin requests, seconds.
-    retry
-        While the broker is unreachable, try again on this policy (stages pass
-        :data:`streams._infra.retry.STARTUP_RETRY`: a stage started while its broker
-        restarts waits for it); ``None``: fail at once.
 
     Returns
     -------
@@ -108,22 +94,13 @@ def ensure_topics(
     Raises
     ------
     BrokerUnavailableError
-        If the broker does not answer (within the retry budget).
+        If the broker does not answer (also when it goes away in the middle: a stage
+        started while its broker restarts exits with "service unavailable", for its
+        supervisor to start again, rather than calling it a configuration error).
     ConfigurationError
         If the broker rejects a topic (invalid name, partition count).
     """
     specs = list(specs)
-    if retry is None:
-        return _ensure_topics(bus, specs, timeout_s)
-    return retry_until_done(
-        lambda: _ensure_topics(bus, specs, timeout_s), policy=retry,
-        on_retry=lambda exc, n, delay: log.warning(
-            "creating topics: %s (attempt %d); retrying in %.1f s", exc, n, delay
-        ),
-    )  # fmt: skip
-
-
-def _ensure_topics(bus: Any, specs: list[TopicSpec], timeout_s: float) -> dict[str, int]:
     existing = bus.topics(timeout_s)
     missing = [s for s in specs if s.name not in existing]
     if missing:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from streams._infra.objectstore import ObjectStore
-from streams._infra.retry import STAGE_RETRY, STARTUP_RETRY
+from streams._infra.retry import STAGE_RETRY
 from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
@@ -95,7 +95,7 @@ def build_assembler(
     ``None`` publishes every burst.
     """
     bus = settings.make_bus()
-    ensure_topics(bus, settings.topics.specs(), retry=STARTUP_RETRY)
+    ensure_topics(bus, settings.topics.specs())
     state_url = settings.state_url or str(settings.state_dir / "assembler")
     stage = Assembler(
         store if store is not None else settings.make_object_store(),

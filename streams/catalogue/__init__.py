@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from streams._infra.retry import STARTUP_RETRY
 from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
@@ -58,7 +57,7 @@ def build_cataloguer(
     """The ``catalogue`` stage configured by ``settings``, ready to
     :meth:`~StageRuntime.run`; ``catalogue`` replaces the one the settings name."""
     bus = settings.make_bus()
-    ensure_topics(bus, settings.topics.specs(), retry=STARTUP_RETRY)
+    ensure_topics(bus, settings.topics.specs())
     stage = Cataloguer(
         catalogue if catalogue is not None else open_catalogue(settings.catalogue_location()),
         store=settings.make_object_store() if settings.catalogue_checksums else None,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from streams._infra.retry import STARTUP_RETRY, RetryPolicy
+from streams._infra.retry import RetryPolicy
 from streams._infra.runtime import StageRuntime
 from streams._infra.topics import ensure_topics
 from streams.deliver.ledger import DeliveryAttempt, DeliveryLedger
@@ -115,7 +115,7 @@ def build_deliverer(
     """
     st = stores if stores is not None else stores_for(settings)
     bus = settings.make_bus()
-    ensure_topics(bus, settings.topics.specs(), retry=STARTUP_RETRY)
+    ensure_topics(bus, settings.topics.specs())
     service = DeliveryService(
         st.subscriptions,
         st.ledger,

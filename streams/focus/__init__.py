@@ -17,7 +17,6 @@ from pydantic import Field
 from sar import __version__
 from sar.focus.tops import FocusWorkspace
 from streams._infra.objectstore import ObjectStore
-from streams._infra.retry import STARTUP_RETRY
 from streams._infra.runtime import StageRuntime
 from streams._infra.settings import CommonSettings
 from streams._infra.topics import ensure_topics
@@ -108,7 +107,7 @@ def build_focus_worker(
             if wisdom is not None:
                 wisdom.save_if_changed()
     bus = settings.make_bus()
-    ensure_topics(bus, settings.topics.specs(), retry=STARTUP_RETRY)
+    ensure_topics(bus, settings.topics.specs())
     stage = FocusWorker(
         objects,
         processing_version=settings.processing_version,

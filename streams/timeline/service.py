@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 
 from streams._infra.bus import KafkaBus
-from streams._infra.retry import STARTUP_RETRY
 from streams._infra.runtime import RuntimeConfig, StageRuntime
 from streams._infra.topics import ensure_topics
 from streams.messages.events import stall_events
@@ -72,7 +71,7 @@ def timeline_runtime(
         Create the topics that do not exist yet (default partition counts).
     """
     if create_topics:
-        ensure_topics(bus, config.specs(), retry=STARTUP_RETRY)
+        ensure_topics(bus, config.specs())
     return StageRuntime(stage or TimelineStage(bus, config), bus, runtime_config(config))
 
 

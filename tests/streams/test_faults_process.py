@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sar.sim.datatake import SimulatedDatatake
 from streams._infra.broker import LocalBroker
 from streams._infra.bus import KafkaBus
+from streams._infra.ports import find_free_port
 from streams._infra.records import Record
 from streams._infra.topics import EVENTS, L1_PRODUCTS
 from streams.messages.events import EventRecord
@@ -54,6 +56,19 @@ def stage(
             [sys.executable, "-m", "eoport", "--debug", "run", name, *args], env=env,
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def wait_ready(port: int, timeout_s: float, log: Path) -> None:
+    """Wait until a stage process answers ``/readyz`` with 200 (consumer subscribed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"stage on port {port} not ready: {log.read_text()[-2000:]}")
 
 
 def read_topic(bus: KafkaBus, topic: str, idle_s: float = 2.0) -> list[Record]:
@@ -114,7 +129,13 @@ def test_every_burst_sent_comes_out_or_is_reported(
 ) -> None:  # fmt: skip
     env = stages
     logs = {n: tmp_path / f"{n}.log" for n in ("assemble", "focus", "ingest")}
-    procs = [stage("assemble", env, logs["assemble"]), stage("focus", env, logs["focus"])]
+    ports = {n: find_free_port() for n in ("assemble", "focus")}
+    procs = [stage(n, env | {"EOPORT_METRICS_PORT": str(ports[n])}, logs[n]) for n in ports]
+    # the broker is killed below at a fixed time: the stages must be past their start-up
+    # (a stage whose broker goes away while it creates its topics exits, for its supervisor
+    # to start again; there is none here)
+    for name, port in ports.items():
+        wait_ready(port, 180, logs[name])
     # the downlink, paced: one chunk (one stored batch object) at a time
     data_rate = len(iw_pass().data) / 5.6
     ingest_env = env | {
