@@ -5,7 +5,8 @@ k_psi 1.590368784 deg/s; docs/tops.md section 1) of random echoes is focused ``r
 times after one warm-up (numba compilation, FFTW planning). Reported against:
 
 - the FFT floor: forward + inverse range and azimuth FFT passes over the burst padded to
-  the next 7-smooth lengths (what any FFT-based processor transforms) with the same FFT
+  the fastest nearby lengths (:func:`sar.focus.sizes.fast_length`, what any FFT-based
+  processor transforms) with the same FFT
   library and thread count, planned with ``FFTW_MEASURE`` (:func:`fft_floor`, wall and
   CPU);
 - a plain numpy implementation of the same algorithm
@@ -35,7 +36,7 @@ import numpy as np
 from benchmarks.baselines.tops import focus_burst_baseline
 from sar.focus.fft import configure_fft, empty_block, load_wisdom, save_wisdom
 from sar.focus.model import ChirpParameters, RawData
-from sar.focus.rda import next_fast_length
+from sar.focus.sizes import fast_length
 from sar.focus.tops import FocusWorkspace, default_workers, focus_burst
 from sar.geo.orbit import make_orbit
 
@@ -98,16 +99,18 @@ _floor_plans: dict[tuple[int, int, int], tuple[Any, list[Any]]] = {}
 def fft_floor(lines: int, samples: int, threads: int, repeats: int = 1) -> tuple[float, float]:
     """Wall and CPU seconds (medians) of forward+inverse range and azimuth FFT passes.
 
-    In place on one complex64 block of ``lines x samples`` padded to the next 7-smooth
-    lengths: a full-size IW burst's own lengths are slow FFT sizes (IW1 has 1,429 lines, a
-    prime; IW2 25,036 samples = 4 x 11 x 569), which no processor transforms as they are
-    and which made the floor 2.9x (IW1) and 4.3x (IW2) the padded one in CPU time.
+    In place on one complex64 block of ``lines x samples`` padded to fast lengths
+    (:func:`sar.focus.sizes.fast_length`): a full-size IW burst's own lengths are slow FFT
+    sizes (IW1 has 1,429 lines, a prime; IW2 25,036 samples = 4 x 11 x 569), which no
+    processor transforms as they are and which made the floor 2.9x (IW1) and 4.3x (IW2)
+    the padded one in CPU time; the smallest 7-smooth lengths can still be odd and 3x
+    slower than a nearby even one (IW1 25,515 samples vs 25,600).
     ``FFTW_MEASURE`` plans with ``threads`` threads are made once (untimed) and kept for
     later calls; process CPU is timed too (less sensitive to other processes on a shared
     machine). Without pyFFTW
     the passes run through :func:`sar.focus.fft.transform`.
     """
-    lines, samples = next_fast_length(lines), next_fast_length(samples)
+    lines, samples = fast_length(lines), fast_length(samples)
     key = (lines, samples, threads)
     if key not in _floor_plans:
         block = empty_block(lines, samples)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sar.errors import FocusError
 from sar.focus.model import RawData
 from sar.focus.rcmc import interpolation_table
-from sar.focus.rda import ANTENNA_LENGTH, FocusPlan, make_slc, next_fast_length, plan_focus
+from sar.focus.rda import ANTENNA_LENGTH, FocusPlan, make_slc, plan_focus
 from sar.focus.windows import WindowSpec
 from sar.product.model import Polynomial, SlcImage
 
@@ -64,7 +64,7 @@ def focus_block_baseline(echoes: npt.NDArray[np.complexfloating], plan: FocusPla
     lines, samples = echoes.shape
     if samples != plan.raw_samples:
         raise FocusError(f"block has {samples} samples, plan expects {plan.raw_samples}")
-    n_az = next_fast_length(lines)
+    n_az = plan.block_shape(lines)[0]
     n_r = plan.range_fft_length
     spec = np.fft.fft(echoes, n=n_r, axis=1)
     spec *= plan.range_filter.astype(np.complex128)[None, :]

@@ -41,6 +41,7 @@ from sar.focus.range_compress import multiply_rows
 from sar.focus.raw import missing_record
 from sar.focus.rcmc import DEFAULT_TAPS, correct_range_migration, node_count
 from sar.focus.replica import check_chirp, make_range_filter, replica_samples
+from sar.focus.sizes import fast_length
 from sar.focus.windows import WindowSpec, parse_window
 from sar.geo.orbit import interpolate_orbit
 from sar.product.model import Polynomial, SlcImage
@@ -56,19 +57,6 @@ ANTENNA_LENGTH = AZIMUTH_ANTENNA_LENGTH
 
 EDGE_LINES = 8
 """Extra lines dropped at each block edge beyond the aperture (filter ringing)."""
-
-
-def next_fast_length(n: int) -> int:
-    """Smallest 7-smooth integer >= ``n`` (FFTW is fast on 2^a 3^b 5^c 7^d)."""
-    m = max(1, n)
-    while True:
-        k = m
-        for p in (2, 3, 5, 7):
-            while k % p == 0:
-                k //= p
-        if k == 1:
-            return m
-        m += 1
 
 
 @dataclass
@@ -110,7 +98,7 @@ class FocusPlan:
 
     def block_shape(self, lines: int) -> tuple[int, int]:
         """Shape of the working block (FFT lengths) for a block of ``lines`` lines."""
-        return next_fast_length(lines), self.range_fft_length
+        return fast_length(lines), self.range_fft_length
 
     @property
     def overlap_lines(self) -> int:
@@ -205,7 +193,7 @@ def plan_focus(
     fs = raw.range_sampling_rate
     wavelength = SPEED_OF_LIGHT / raw.radar_frequency
     n_rep = replica_samples(raw.chirp, fs)
-    n_r = next_fast_length(raw.samples)
+    n_r = fast_length(raw.samples)
     r_spec = parse_window(range_window)
     a_spec = parse_window(azimuth_window)
     h = make_range_filter(raw.chirp, fs, n_r, r_spec)

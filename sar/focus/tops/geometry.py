@@ -29,6 +29,7 @@ from sar.constants import SPEED_OF_LIGHT
 from sar.errors import FocusError
 from sar.focus.doppler import effective_velocity
 from sar.focus.model import RawData
+from sar.focus.sizes import fft_cost, fft_penalty, smooth_sizes_between
 from sar.geo.orbit import interpolate_orbit
 
 FloatArray = npt.NDArray[np.float64]
@@ -40,59 +41,6 @@ PROCESSED_BANDWIDTH = {"IW1": 327.0, "IW2": 313.0, "IW3": 314.0}
 """IW azimuth processed bandwidths, Hz (S1 annotation, IPF)."""
 
 _GEOMETRY_NODES = 9
-
-
-def _factor(n: int, primes: tuple[int, ...]) -> tuple[list[int], int]:
-    """Exponents of ``primes`` in ``n`` and the cofactor left after dividing them out."""
-    m = max(1, int(n))
-    exponents = []
-    for p in primes:
-        k = 0
-        while m % p == 0:
-            m //= p
-            k += 1
-        exponents.append(k)
-    return exponents, m
-
-
-def smooth_size(n: int, primes: tuple[int, ...] = (2, 3, 5)) -> int:
-    """Smallest integer >= ``n`` whose prime factors are all in ``primes`` (fast FFT size)."""
-    m = max(1, int(n))
-    while _factor(m, primes)[1] != 1:
-        m += 1
-    return m
-
-
-def fft_penalty(n: int) -> float:
-    """FFTW time per ``n log2 n`` of a batched complex64 FFT of length ``n``, relative to a
-    power of two.
-
-    Measured on the 2-core development machine (FFTW 3.3, ``FFTW_PATIENT``, 16 rows per
-    call, 5-smooth sizes 1,920-2,700): it grows by about 20 % for each factor 3 or 5
-    (2,048: 0.124 ns, 2,560 = 2^9 5: 0.155 ns, 2,500 = 2^2 5^4: 0.213 ns) and is 3-5 times
-    the power-of-two figure when ``n`` has at most one factor 2 (2,025: 0.48 ns, 2,187:
-    0.67 ns).
-    """
-    (e2, e3, e5, e7), rest = _factor(n, (2, 3, 5, 7))
-    penalty = 1.0 + 0.2 * (e3 + e5 + 2 * e7) + (10.0 if rest != 1 else 0.0)
-    return penalty * 3.5 if e2 <= 1 else penalty
-
-
-def fft_cost(n: int) -> float:
-    """Relative cost of one batched complex64 FFT of length ``n``: ``n log2 n`` times
-    :func:`fft_penalty`. Used to choose the TOPS azimuth sizes among the sizes the
-    geometry allows."""
-    return float(n) * math.log2(max(n, 2)) * fft_penalty(n)
-
-
-def smooth_sizes_between(lo: int, hi: int, primes: tuple[int, ...] = (2, 3, 5)) -> list[int]:
-    """All fast FFT sizes in ``[lo, hi]``."""
-    out = []
-    m = smooth_size(lo, primes)
-    while m <= hi:
-        out.append(m)
-        m = smooth_size(m + 1, primes)
-    return out
 
 
 @dataclass(frozen=True)

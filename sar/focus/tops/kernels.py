@@ -228,7 +228,8 @@ def lag_block_sums(
 ) -> None:  # pragma: no cover - jit
     """Weighted lag-one products of one line block, summed per range block.
 
-    ``block`` is a complex64 line block viewed as float32 (lines, 2 samples). For the
+    ``block`` is a complex64 line block viewed as float32 (lines, 2 x at least the
+    ``samples`` of ``scratch``; columns beyond them, such as FFT padding, are ignored). For the
     line pairs ``n = 0, pair_step, 2 pair_step, ... < lines - 1`` of the block (lag one;
     every other pair halves the work without biasing the estimate), ``P[c] = weights[n]
     block[n + 1, c] conj(block[n, c])`` and ``|block[n, c]|^2`` are accumulated per column in
@@ -241,7 +242,7 @@ def lag_block_sums(
     does not depend on which thread handles the block.
     """
     lines = block.shape[0]
-    samples = block.shape[1] // 2
+    samples = min(block.shape[1] // 2, scratch.shape[1])
     acc_r = scratch[0]
     acc_i = scratch[1]
     acc_p = scratch[2]

@@ -297,7 +297,8 @@ class LagSums:
         self, block: ComplexArray, first: int, scratch: npt.NDArray[np.float32]
     ) -> None:
         """Sum the pairs of lines ``first .. first + len(block) - 1`` (``first`` a multiple
-        of :data:`LAG_BLOCK_LINES`, ``block`` C-contiguous)."""
+        of :data:`LAG_BLOCK_LINES`, ``block`` C-contiguous; columns beyond the burst's
+        samples, such as range FFT padding, are ignored)."""
         m = block.shape[0]
         if m < 2:
             return

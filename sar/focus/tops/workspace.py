@@ -23,9 +23,9 @@ import weakref
 import numpy as np
 import numpy.typing as npt
 
-from sar.focus.fft import plan_effort
+from sar.focus.fft import empty_block, plan_effort
 from sar.focus.tops.setup import LAG_BLOCK_LINES
-from sar.focus.tops.strip import StripWorkspace, aligned, plan_fft
+from sar.focus.tops.strip import StripWorkspace, plan_fft
 
 ComplexArray = npt.NDArray[np.complex64]
 
@@ -114,11 +114,12 @@ class RangeWorkspace:
     Parameters
     ----------
     samples
-        Range samples per raw line.
+        Range FFT length (raw samples per line padded to a fast length); the buffer is
+        C-contiguous (row transforms need no stride padding).
     """
 
     def __init__(self, samples: int) -> None:
-        self.rng_buf = aligned((RANGE_BLOCK_LINES, samples))
+        self.rng_buf = empty_block(RANGE_BLOCK_LINES, samples)
         self.rng_fwd = plan_fft(self.rng_buf, 1, forward=True)
         self.rng_inv = plan_fft(self.rng_buf, 1, forward=False)
 
@@ -191,7 +192,7 @@ class FocusWorkspace:
     # -- per-thread FFT workspaces --------------------------------------------------------
 
     def take_range(self, samples: int) -> RangeWorkspace:
-        """Check out a range-compression workspace for lines of ``samples`` (reused, or
+        """Check out a range-compression workspace for range FFTs of ``samples`` (reused, or
         created with new plans); exclusive to the caller until :meth:`give_range`."""
         with self._lock:
             pool = self._range.get(samples)

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 from benchmarks.tops import make_burst
+from sar.focus.sizes import fft_cost, smooth_sizes_between
 from sar.focus.tops.geometry import (
     IW_AZIMUTH_TIME_INTERVAL,
     SPECAN_MARGIN,
     burst_geometry,
     choose_strip_span,
-    fft_cost,
     plan_azimuth,
-    smooth_sizes_between,
 )
 
 
