@@ -2,8 +2,8 @@
 
 Layout (``product_format_version`` 1.1; documented in README.md)::
 
-    /image                      complex64 [lines, samples], chunks 128 x 1024, optional
-                                shuffle + gzip 1 or lzf (default: uncompressed)
+    /image                      complex64 [lines, samples]; uncompressed (default):
+                                contiguous; shuffle + gzip 1 or lzf: chunks 128 x 1024
     /  (root attributes)        first_line_utc, azimuth_time_interval, slant_range_time,
                                 range_sampling_rate, radar_frequency, range_bandwidth,
                                 azimuth_bandwidth, range_window, azimuth_window, mode,
@@ -34,7 +34,10 @@ are padded with NaN. ``valid_lines``/``valid_samples`` are half-open [first, sto
 Writers for object stores pass an fsspec file object (``fsspec.open("s3://...", "wb")``):
 the file is then built in memory with the HDF5 core driver and written in one stream,
 since object-store writers cannot seek. Readers may pass any seekable binary file
-object (fsspec read files included); a windowed read fetches only the chunks it needs.
+object (fsspec read files included); a windowed read fetches only the rows (contiguous
+image) or chunks (compressed image) it needs. An uncompressed image is stored contiguous:
+a full-size IW burst (1,472 x 22,037, 260 MB) is written in 0.05 s, against 0.08-0.13 s
+in 128 x 1024 chunks (HDF5 gathers every chunk; development machine, page cache).
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ PRODUCT_FORMAT_VERSION = "1.1"
 """Version of the HDF5 layout written by :func:`write_slc`."""
 
 CHUNK_SHAPE = (128, 1024)
-"""Chunk shape of ``/image`` (lines, samples): 1 MiB of complex64, the size of HDF5's
-default chunk cache; a 64 x 64 windowed read touches at most 4 chunks."""
+"""Chunk shape of a compressed ``/image`` (lines, samples): 1 MiB of complex64, the size
+of HDF5's default chunk cache; a 64 x 64 windowed read touches at most 4 chunks."""
 
 COMPRESSIONS = ("gzip", "lzf", "none")
 """``/image`` filters: none (default: near-real-time writes), shuffle + gzip level 1 (chunks
@@ -174,11 +177,12 @@ def _encode_chunk(
 
 
 def _write_image(f: h5py.File, image: npt.NDArray[Any], compression: str) -> None:
-    """Create ``/image``; gzip chunks are compressed by a thread pool (zlib frees the GIL)."""
-    chunks = (min(CHUNK_SHAPE[0], image.shape[0]), min(CHUNK_SHAPE[1], image.shape[1]))
+    """Create ``/image``: contiguous when uncompressed, else chunked; gzip chunks are
+    compressed by a thread pool (zlib frees the GIL)."""
     if compression == "none":
-        f.create_dataset("image", data=image.astype(np.complex64, copy=False), chunks=chunks)
+        f.create_dataset("image", data=image.astype(np.complex64, copy=False))
         return
+    chunks = (min(CHUNK_SHAPE[0], image.shape[0]), min(CHUNK_SHAPE[1], image.shape[1]))
     if compression == "lzf":
         f.create_dataset(
             "image",
