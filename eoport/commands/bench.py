@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     t.add_argument("--samples", type=int, default=None, help="samples (default: full size)")
     t.add_argument("--repeats", type=int, default=5)
     t.add_argument("--workers", type=int, default=None,
-                   help="focusing threads (default: cores + 1, at most 4)")  # fmt: skip
+                   help="focusing threads (default: one per core, at most 4)")  # fmt: skip
     t.add_argument("--effort", choices=("measure", "patient"), default="patient",
                    help="FFTW planner effort of the focusing plans")  # fmt: skip
     t.add_argument("--wisdom", default=None,
