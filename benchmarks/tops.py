@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.baselines.tops import focus_burst_baseline
-from sar.focus.fft import configure_fft, empty_block, load_wisdom, save_wisdom
+from sar.focus.fft import configure_fft, load_wisdom, save_wisdom
 from sar.focus.model import ChirpParameters, RawData
 from sar.focus.sizes import fast_length
 from sar.focus.tops import FocusWorkspace, default_workers, focus_burst
+from sar.focus.tops.strip import aligned
 from sar.geo.orbit import make_orbit
 
 T_REF = 1.4e9
@@ -113,7 +114,9 @@ def fft_floor(lines: int, samples: int, threads: int, repeats: int = 1) -> tuple
     lines, samples = fast_length(lines), fast_length(samples)
     key = (lines, samples, threads)
     if key not in _floor_plans:
-        block = empty_block(lines, samples)
+        # rows padded as the focusing's strips are: a row stride that is a multiple of
+        # 4 KiB (25,600 samples) made the column passes ~10 % slower in CPU
+        block = aligned((lines, samples))
         plans: list[Any] = []
         try:
             import pyfftw

@@ -5,8 +5,12 @@ machine (FFTW 3.3, complex64, ``FFTW_PATIENT``) a full-size IW1 line of 25,408 =
 2^6 x 397 samples took 128-276 us, the same line padded to 25,600 = 2^10 x 5^2 40 us,
 and the odd 7-smooth 25,515 = 3^6 x 5 x 7 still 129 us. Raw Sentinel-1 line lengths are
 whatever the sampling window gives (``NumberOfQuads``, S1-IF-ASD-PL-0007 section 3.2.5.9),
-so every transform is padded to a length chosen here: the cheapest by :func:`fft_cost`
-among the 7-smooth lengths a little above the need (:func:`fast_length`).
+so row transforms are padded to a length chosen here: the cheapest by :func:`fft_cost`
+among the 7-smooth lengths a little above the need (:func:`fast_length`). Such a length,
+rich in factors 2, is a bad row stride for transforms along columns (a multiple of 4 KiB
+thrashes the cache): arrays whose columns are transformed pad their rows
+(:func:`sar.focus.tops.strip.aligned_rows`) or keep the smallest 7-smooth length
+(:func:`sar.focus.rda.next_fast_length`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ from sar.constants import SPEED_OF_LIGHT
 from sar.errors import FocusError
 from sar.focus.model import RawData
 from sar.focus.rda import focus_stripmap as _focus_stripmap
-from sar.focus.rda import plan_blocks, plan_focus
-from sar.focus.sizes import fast_length
+from sar.focus.rda import next_fast_length, plan_blocks, plan_focus
 from sar.focus.windows import parse_window, window_theory
 from sar.product.model import SlcImage
 from sar.quality.point_target import analyse_point_target
@@ -147,7 +146,7 @@ def test_baseline_agrees_with_fast_path() -> None:
 
 def test_padded_fft_lengths_give_same_target() -> None:
     raw = make_raw([TARGET], lines=1021, samples=1531)  # 1021 and 1531 are prime
-    assert fast_length(1021) > 1021 and fast_length(1531) > 1531
+    assert next_fast_length(1021) > 1021 and next_fast_length(1531) > 1531
     slc = focus_stripmap(raw, azimuth_bandwidth=PROCESSED, doppler_centroid=0.0)
     assert slc.image.shape == (1021, 1531)
     el, es = expected_position(slc, TARGET[0], TARGET[1])
