@@ -6,9 +6,8 @@ times after one warm-up (numba compilation, FFTW planning). Reported against:
 
 - the FFT floor: forward + inverse range and azimuth FFT passes over the burst padded to
   the fastest nearby lengths (:func:`sar.focus.sizes.fast_length`, what any FFT-based
-  processor transforms) with the same FFT
-  library and thread count, planned with ``FFTW_MEASURE`` (:func:`fft_floor`, wall and
-  CPU);
+  processor transforms) with the same FFT library and thread count, planned with
+  ``FFTW_MEASURE`` (:func:`fft_floor`, wall and CPU);
 - a plain numpy implementation of the same algorithm
   (:func:`benchmarks.baselines.tops.focus_burst_baseline`);
 - peak extra memory (tracemalloc, numpy and pyFFTW buffers) over the burst's size.

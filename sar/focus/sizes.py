@@ -78,8 +78,9 @@ def fast_length(n: int, slack: float = FAST_LENGTH_SLACK) -> int:
     """The FFT length >= ``n`` that transforms fastest: the 7-smooth length of least
     :func:`fft_cost` in ``[n, (1 + slack) n]``.
 
-    Examples: IW1's 25,408-sample lines -> 25,600; IW2's 25,036 -> 25,088; IW3's 23,492 ->
-    24,576 (not the smallest 7-smooth lengths, the odd 25,515 and 23,625, 3x slower).
+    Examples: IW1's 25,408-sample lines -> 25,600 (not the smallest 7-smooth length, the
+    odd 25,515, 3x slower); IW2's 25,036 -> 25,600 (25,088 = 2^9 7^2 is 1.25x slower);
+    IW3's 23,492 -> 24,576 (not the odd 23,625).
     """
     n = max(1, int(n))
     candidates = smooth_sizes_between(n, int(n * (1.0 + slack)) + 1, (2, 3, 5, 7))
