@@ -184,6 +184,16 @@ class ObjectStore:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def sync_written(self, path: Path) -> None:
+        """Flush a file being written inside :meth:`write_path` to disk now.
+
+        Local store: the ``with`` block's exit then finds it clean (its own sync returns at
+        once), so a caller may overlap the sync with other work, e.g. in a thread (fsync
+        releases the GIL). S3: nothing to do (the file is uploaded, not kept).
+        """
+        if _is_local(self.root):
+            _fsync(path)
+
 
 def _fsync(path: Path) -> None:
     """Flush ``path``'s data to disk."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -198,17 +199,20 @@ class FocusWorker(StageBase):
         }  # fmt: skip
         try:
             footprint = footprint_geojson(slc)
+            figures = sar_parameters_of(slc)
+            sar_figures = figures.model_dump()
+            spacing = (figures.pixel_spacing_azimuth_m, figures.pixel_spacing_range_m)
             with self.store.write_path(url) as path:
                 write_slc(path, slc, history=history, compression="none")
                 size = path.stat().st_size
-            figures = sar_parameters_of(slc)
-            sar_figures = figures.model_dump()
-            # from the image in memory: 0.17 s for a full-size IW burst, against 0.6 s of
-            # CPU for the catalogue to read the product back and make it
-            png = make_quicklook(
-                slc.image,
-                spacing=(figures.pixel_spacing_azimuth_m, figures.pixel_spacing_range_m),
-            )
+                # the quick-look, from the image in memory (0.05 s for a full-size IW
+                # burst, against 0.6 s of CPU for the catalogue to read the product back),
+                # is made while the product is synced to disk (0.08-0.10 s): write path
+                # 0.16 s instead of 0.19 s (median of 6, interleaved)
+                with ThreadPoolExecutor(1, thread_name_prefix="product-sync") as pool:
+                    synced = pool.submit(self.store.sync_written, path)
+                    png = make_quicklook(slc.image, spacing=spacing)
+                    synced.result()
             quicklook_url = self.store.put_bytes(quicklook_url_for(url), png)
         except SarError as exc:
             raise FocusFailedError(f"{job.burst_key}: cannot write product: {exc}") from exc

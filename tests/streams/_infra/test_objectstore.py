@@ -52,6 +52,17 @@ def test_hdf5_product_written_by_path(store: ObjectStore) -> None:
             np.testing.assert_array_equal(h5["slc"][()], image)
 
 
+def test_sync_written_inside_the_block_keeps_the_object_whole(store: ObjectStore) -> None:
+    url = store.url("products/synced.bin")
+    with store.write_path(url) as path:
+        path.write_bytes(b"first part ")
+        store.sync_written(path)  # flushed early (local) or nothing to do (S3)
+        assert not store.exists(url)
+        with path.open("ab") as f:
+            f.write(b"and the rest")
+    assert store.get_bytes(url) == b"first part and the rest"
+
+
 def test_failed_write_leaves_no_object(store: ObjectStore) -> None:
     url = store.url("products/broken.h5")
     with pytest.raises(RuntimeError), store.write_path(url) as path:
