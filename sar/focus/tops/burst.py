@@ -64,8 +64,18 @@ from sar.focus.model import RawData
 from sar.focus.raw import missing_record
 from sar.focus.replica import make_range_filter
 from sar.focus.sizes import fast_length
-from sar.focus.tops.geometry import IW_AZIMUTH_TIME_INTERVAL, steering_doppler_rate
-from sar.focus.tops.setup import BurstSetup, LagSums, lag_weights, setup_burst
+from sar.focus.tops.geometry import (
+    IW_AZIMUTH_TIME_INTERVAL,
+    steering_doppler_rate,
+    strip_reach,
+)
+from sar.focus.tops.setup import (
+    BurstSetup,
+    LagSums,
+    compressed_columns,
+    lag_weights,
+    setup_burst,
+)
 from sar.focus.tops.strip import process_strip
 from sar.focus.tops.workspace import RANGE_BLOCK_LINES, FocusWorkspace, RangeWorkspace
 from sar.focus.windows import WindowSpec, parse_window
@@ -99,7 +109,7 @@ def _compress_block(
     ws.rng_fwd()
     buf *= filt[None, :]
     ws.rng_inv()
-    rc[first:last] = buf[:m, :samples]
+    rc[first:last] = buf[:m, : rc.shape[1]]
     if sums is not None and scratch is not None:
         sums.add_block(buf[:m], first, scratch)
 
@@ -231,7 +241,11 @@ def focus_burst(
     n_range = fast_length(raw.samples)
     filt = make_range_filter(raw.chirp, fs, n_range, range_window)
     ws = workspace if workspace is not None else FocusWorkspace()
-    rc = ws.take_scratch((raw.lines, raw.samples))
+    columns = compressed_columns(
+        raw, strip_width=strip_width, doppler_centroid=doppler_centroid, bistatic=bistatic,
+        output_azimuth_time_interval=output_azimuth_time_interval,
+    )  # fmt: skip
+    rc = ws.take_scratch((raw.lines, columns))
     try:
         return _focus_compressed(
             raw, rc, filt, range_window, azimuth_window, output_azimuth_time_interval,
@@ -282,6 +296,12 @@ def _focus_compressed(
         antenna_length=antenna_length,
     )  # fmt: skip
     p = setup.plan
+    reach = strip_reach(setup.samples_out, p)
+    if reach > rc.shape[1] and rc.shape[1] < samples:
+        raise FocusError(
+            f"strips read {reach} range-compressed columns, {rc.shape[1]} were kept "
+            "(internal error: compressed_columns is not an upper bound)"
+        )
     shapes = (p.n_mosaic, p.n_specan, p.strip_span)
     out = workspace.take_output((setup.lines_out, setup.samples_out))
     strips = list(range(0, setup.samples_out, p.strip_width))

@@ -220,21 +220,47 @@ def plan_azimuth(
     if best is None:
         raise FocusError("no FFT sizes found for the TOPS azimuth chain")
     _, n1, n2 = best
-    # range migration at the edge of the unfolded band (two-way samples)
-    prf1 = k_s * n1 / prf
+    halo_right = range_halo_right(geometry, n1, prf, doppler_offset, tau_last, range_sampling_rate)
+    span = choose_strip_span(strip_width, RANGE_HALO_LEFT + halo_right)
+    return AzimuthPlan(
+        n_in=lines, n_mosaic=n1, n_specan=n2, range_halo_left=RANGE_HALO_LEFT,
+        range_halo_right=halo_right, strip_width=span - RANGE_HALO_LEFT - halo_right,
+    )  # fmt: skip
+
+
+RANGE_HALO_LEFT = 8
+"""Range samples read before a strip (the range-Doppler filters' near-side reach)."""
+
+
+def range_halo_right(
+    geometry: BurstGeometry, n_mosaic: int, prf: float, doppler_offset: float,
+    tau_last: float, range_sampling_rate: float,
+) -> int:  # fmt: skip
+    """Range samples read after a strip: the range migration at the edge of the unfolded
+    Doppler band ``|doppler_offset| + 1.05 PRF' / 2`` (``PRF' = k_s N' / PRF``) at the far
+    range ``tau_last`` (two-way samples), plus 8.
+
+    Raises
+    ------
+    FocusError
+        If the band edge is beyond the range-Doppler model (``lambda f / 2 v >= 0.5``).
+    """
+    prf1 = geometry.k_s * n_mosaic / prf
     f_max = abs(doppler_offset) + 0.5 * prf1 * 1.05
     v_e = float(geometry.effective_velocity(tau_last))
     x = geometry.wavelength * f_max / (2.0 * v_e)
     if x >= 0.5:
         raise FocusError("unfolded Doppler band too wide for the range-Doppler model")
     rcm = tau_last * (1.0 / math.sqrt(1.0 - x * x) - 1.0) * range_sampling_rate
-    halo_right = int(math.ceil(rcm)) + 8
-    halo_left = 8
-    span = choose_strip_span(strip_width, halo_left + halo_right)
-    return AzimuthPlan(
-        n_in=lines, n_mosaic=n1, n_specan=n2, range_halo_left=halo_left,
-        range_halo_right=halo_right, strip_width=span - halo_left - halo_right,
-    )  # fmt: skip
+    return int(math.ceil(rcm)) + 8
+
+
+def strip_reach(samples_out: int, plan: AzimuthPlan) -> int:
+    """Range-compressed columns that the strips of ``plan`` read: every strip loads its
+    whole span, the last one (which may be narrower than ``strip_width``) included, from
+    column ``first_bin - range_halo_left``."""
+    last = (max(1, samples_out) - 1) // plan.strip_width * plan.strip_width
+    return last - plan.range_halo_left + plan.strip_span
 
 
 def choose_strip_span(min_width: int, halos: int) -> int:

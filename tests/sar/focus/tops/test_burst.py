@@ -377,3 +377,26 @@ def test_smaller_burst_is_focused_into_a_larger_recycled_buffer(points: Case) ->
     workspace.recycle(reused.image)  # the view gives its whole buffer back
     again = focus_burst(points.raw, workers=2, strip_width=256, workspace=workspace)
     assert again.image is owner
+
+
+def test_narrow_range_compressed_scratch_gives_the_same_image(
+    points: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scratch burst keeps only the columns the strips read
+    (:func:`sar.focus.tops.setup.compressed_columns`): the image is bit-identical to
+    keeping every column, and a bound that is too tight is an error, not a wrong image."""
+    import sar.focus.tops.burst as burst_module
+    from sar.focus.tops.setup import compressed_columns
+
+    raw = points.raw
+    kept = compressed_columns(
+        raw, strip_width=256, doppler_centroid=None, bistatic=True,
+        output_azimuth_time_interval=points.slc.azimuth_time_interval,
+    )  # fmt: skip
+    assert kept < raw.samples
+    monkeypatch.setattr(burst_module, "compressed_columns", lambda raw, **_: raw.samples)
+    full = focus_burst(raw, workers=2, strip_width=256)
+    assert np.array_equal(full.image, points.slc.image)
+    monkeypatch.setattr(burst_module, "compressed_columns", lambda raw, **_: 8)
+    with pytest.raises(FocusError, match="internal error"):
+        focus_burst(raw, workers=2, strip_width=256)

@@ -1,15 +1,24 @@
-"""Raw Doppler centroid of TOPS bursts: every-sample lag sums and the data/geometry choice."""
+"""Per-burst set-up of TOPS focusing: every-sample lag sums, the data/geometry Doppler
+choice, and the range-compressed columns the strips read."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
+from benchmarks.tops import full_size, make_burst
+from sar.focus.model import RawData
+from sar.focus.tops.geometry import IW_AZIMUTH_TIME_INTERVAL, strip_reach
 from sar.focus.tops.kernels import lag_block_sums
 from sar.focus.tops.setup import (
     DOPPLER_MAX_RMS,
     DOPPLER_RANGE_BLOCKS,
+    BurstSetup,
     choose_raw_doppler,
+    compressed_columns,
+    setup_burst,
 )
 
 PRF = 1717.0
@@ -76,3 +85,48 @@ def test_data_estimate_unwraps_around_the_geometry() -> None:
     n = DOPPLER_RANGE_BLOCKS
     choice = choose_raw_doppler(_sums(np.full(n, 0.45 * PRF + 30.0), np.ones(n)), PRF, 800.0)
     assert choice.data == pytest.approx(0.45 * PRF + 30.0, abs=0.5)
+
+
+
+def _full_size_header(swath: str) -> RawData:
+    """A full-size burst of ``swath`` whose echoes are a zero-stride view (set-up and
+    :func:`compressed_columns` read only the shape and the header)."""
+    lines, samples = full_size(swath)
+    small = make_burst(64, 64, swath=swath)
+    echoes = np.broadcast_to(np.zeros((1, 1), dtype=np.complex64), (lines, samples))
+    times = small.line_times[0] + np.arange(lines) / small.prf
+    return dataclasses.replace(small, echoes=echoes, line_times=times)
+
+
+def _setup(raw: RawData, strip_width: int, doppler: float | None) -> BurstSetup:
+    return setup_burst(
+        raw, range_window="hamming:0.75", azimuth_window=None, azimuth_bandwidth=None,
+        output_azimuth_time_interval=IW_AZIMUTH_TIME_INTERVAL, doppler_centroid=doppler,
+        strip_width=strip_width, bistatic=True, exact_spectrum=False,
+    )  # fmt: skip
+
+
+def _kept(raw: RawData, strip_width: int, doppler: float | None) -> int:
+    return compressed_columns(
+        raw, strip_width=strip_width, doppler_centroid=doppler, bistatic=True,
+        output_azimuth_time_interval=IW_AZIMUTH_TIME_INTERVAL,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("swath", ["IW1", "IW2", "IW3"])
+@pytest.mark.parametrize("strip_width", [256, 768, 2048])
+def test_compressed_columns_bound_every_plan_the_doppler_estimate_can_give(
+    swath: str, strip_width: int
+) -> None:
+    raw = _full_size_header(swath)
+    kept = _kept(raw, strip_width, None)
+    if strip_width <= 768:  # the default width: the partially compressed tail is not kept
+        assert kept < raw.samples - 0.05 * raw.samples
+    doppler = _setup(raw, strip_width, None).doppler
+    assert doppler is not None
+    # the data estimate lies within PRF / 2 of the geometric centroid
+    for offset in np.linspace(-0.5, 0.5, 11) * raw.prf:
+        given = doppler.geometry + float(offset)
+        setup = _setup(raw, strip_width, given)
+        reach = strip_reach(setup.samples_out, setup.plan)
+        assert reach <= _kept(raw, strip_width, given) <= kept, (offset, reach, kept)
