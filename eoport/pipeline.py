@@ -248,8 +248,14 @@ fetch as soon as a record arrives: produce -> consume p50 0.014 s, max 0.05 s at
 busy while idle (7.8 CPU s in 10 s), at 100 ms 14 %, at 200 ms 9 % — CPU the focusing
 workers need on a 2-core machine."""
 
-_STAGES = tuple((s.start, s.stop, s.name) for s in SEGMENTS if s.name != "total")
-"""The timeline service's latency segments (``deliver``: from the delivery ledger)."""
+_STAGES = (
+    *((s.start, s.stop, s.name) for s in SEGMENTS if s.name != "total"),
+    ("kafka_append", "job_append", "kafka_to_job"),
+)
+"""Per-burst spans of the stage percentiles: the timeline service's latency segments
+(``deliver``: from the delivery ledger), and ``kafka_to_job``, a burst's last chunk on
+Kafka to its focus job published (assemble + aux + publish of one burst; its percentiles
+are not the sums of theirs)."""
 
 
 LOCAL_DEFAULTS: dict[str, Any] = {

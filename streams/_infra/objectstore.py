@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,8 +76,24 @@ class ObjectStore:
             raise ConfigurationError(f"unsupported object URL {url!r}")
         return url.removeprefix("s3://")
 
-    def put_bytes(self, url: str, data: bytes) -> str:
+    def put_bytes(self, url: str, data: bytes, *, durable: bool = True) -> str:
         """Write ``data`` to ``url`` atomically, replacing any previous object; return ``url``.
+
+        ``durable=False`` (local store): the object is visible at once but may be only in
+        the page cache; :meth:`sync` it (or use :class:`DeferredSync`) before
+        acknowledging anything that must survive a machine crash. A process crash loses
+        nothing either way. S3 objects are durable when the PUT returns.
+
+        Raises
+        ------
+        ObjectStoreError
+            On a transient failure (retry it).
+        """
+        return self.put_parts(url, (data,), durable=durable)
+
+    def put_parts(self, url: str, parts: Sequence[bytes], *, durable: bool = True) -> str:
+        """:meth:`put_bytes` of ``b"".join(parts)``; a local store writes the parts one after
+        the other without joining them (a raw burst is ~1,500 packets, 17-22 MB).
 
         Raises
         ------
@@ -83,9 +101,10 @@ class ObjectStore:
             On a transient failure (retry it).
         """
         if _is_local(url):
-            with self.write_path(url) as path:
-                path.write_bytes(data)
+            with self.write_path(url, durable=durable) as path:
+                _write_parts(path, parts)
             return url
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         try:
             self._s3().pipe_file(self._s3_path(url), data)
         except OSError as exc:
@@ -152,8 +171,24 @@ class ObjectStore:
         with contextlib.suppress(FileNotFoundError):
             self._s3().rm_file(self._s3_path(url))
 
+    def sync(self, url: str) -> None:
+        """Flush the object at ``url``, written with ``durable=False``, to disk (local
+        store: fsync; S3: nothing to do).
+
+        Raises
+        ------
+        ObjectStoreError
+            The object is gone or the flush failed (retry after rewriting it).
+        """
+        if not _is_local(url):
+            return
+        try:
+            _fsync(_local_path(url))
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot sync {url} to disk: {exc}") from exc
+
     @contextlib.contextmanager
-    def write_path(self, url: str) -> Iterator[Path]:
+    def write_path(self, url: str, *, durable: bool = True) -> Iterator[Path]:
         """A local file path to write (by any library) that becomes the object at ``url``.
 
         The object appears (atomically) only if the ``with`` block exits without an
@@ -174,7 +209,8 @@ class ObjectStore:
         try:
             yield tmp
             if _is_local(url):
-                _fsync(tmp)
+                if durable:
+                    _fsync(tmp)
                 os.replace(tmp, final)
                 return
             try:
@@ -193,6 +229,107 @@ class ObjectStore:
         """
         if _is_local(self.root):
             _fsync(path)
+
+
+class DeferredSync:
+    """Objects written with ``durable=False`` and flushed to disk by a background thread,
+    off the latency path of what is published about them.
+
+    A stage that writes an object and then publishes a record pointing at it (the
+    assembler: raw burst, then its focus job) need not wait for the flush before
+    publishing: only its input offsets must wait, because a crash before the commit
+    redoes the records, which rewrites the same object (deterministic keys). So the stage
+    puts (:meth:`put`), publishes, and calls :meth:`wait` before it commits. (A machine
+    crash in between can leave a published record pointing at an empty or truncated
+    object: its consumer fails it as corrupt input, and the record that the redo
+    publishes again, with the object rewritten, succeeds.) Raw bursts of
+    full-size IW (17-22 MB): the flush took 0.02-0.26 s on the development machine while
+    a focusing worker wrote its products (4-cycle pass), time each job waited before.
+
+    Parameters
+    ----------
+    store
+        Where the objects are written.
+    """
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="object-sync")
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, Future[None]]] = []
+
+    def put(self, url: str, parts: Sequence[bytes]) -> str:
+        """Write ``b"".join(parts)`` to ``url`` (visible at once) and flush it in the
+        background."""
+        self.store.put_parts(url, parts, durable=False)
+        self.track(url)
+        return url
+
+    def track(self, url: str) -> None:
+        """Flush ``url``, written with ``durable=False``, in the background (thread-safe)."""
+        future = self._pool.submit(self.store.sync, url)
+        with self._lock:
+            self._pending.append((url, future))
+
+    @property
+    def pending(self) -> int:
+        """Objects written but not yet known to be on disk."""
+        return len(self._pending)
+
+    def wait(self) -> None:
+        """Block until every object put so far is on disk.
+
+        Raises
+        ------
+        ObjectStoreError
+            A flush failed (retryable: the failed objects are flushed again at the next
+            call; rewrite them first if they are gone).
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        failed: list[tuple[str, ObjectStoreError]] = []
+        for url, future in pending:
+            try:
+                future.result()
+            except ObjectStoreError as exc:
+                failed.append((url, exc))
+        for url, _ in failed:
+            self.track(url)
+        if failed:
+            raise ObjectStoreError(
+                f"{len(failed)} object(s) not synced to disk, first: {failed[0][1]}"
+            ) from failed[0][1]
+
+    def close(self) -> None:
+        """Finish the flushes in flight and stop the thread."""
+        self._pool.shutdown(wait=True)
+
+
+_IOV_MAX = 1024
+"""Buffers per ``writev`` call (POSIX ``IOV_MAX`` on Linux)."""
+
+
+def _write_parts(path: Path, parts: Sequence[bytes]) -> None:
+    """Write ``parts`` one after the other to a new file ``path`` with ``writev``: a few
+    system calls for a raw burst's ~1,500 packets, without joining them, and the GIL
+    released once per call rather than once per packet (a focusing thread in the same
+    process then delays the write far less)."""
+    views = [memoryview(p) for p in parts if len(p)]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        i = 0
+        while i < len(views):
+            written = os.writev(fd, views[i : i + _IOV_MAX])
+            while written > 0:  # skip what was written; a partial buffer keeps its tail
+                n = len(views[i])
+                if written >= n:
+                    written -= n
+                    i += 1
+                else:
+                    views[i] = views[i][written:]
+                    written = 0
+    finally:
+        os.close(fd)
 
 
 def _fsync(path: Path) -> None:

@@ -221,6 +221,11 @@ class BurstOutput:
         """The burst's packets, concatenated in stream order (a valid Level-0 stream)."""
         return b"".join(self.burst.packets)
 
+    @property
+    def n_bytes(self) -> int:
+        """Length of :attr:`data`, B (without joining the packets)."""
+        return sum(len(p) for p in self.burst.packets)
+
     def job(self, raw_url: str, now: datetime) -> JobRecord:
         """The focus job pointing at ``raw_url``; ``now`` stamps ``aux_complete``."""
         b = self.burst
@@ -245,6 +250,6 @@ class BurstOutput:
             packet_count=len(b.packets), first_pri_count=b.first_pri,
             last_pri_count=b.last_pri, missing_pri=b.missing, gaps=b.gaps,
             pri_s=pri_s(b.pri_code), aux_status=self.aux_status,
-            state_vectors=self.state_vectors, raw_url=raw_url, raw_bytes=len(self.data),
+            state_vectors=self.state_vectors, raw_url=raw_url, raw_bytes=self.n_bytes,
             timeline=timeline,
         )  # fmt: skip

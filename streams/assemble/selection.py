@@ -332,9 +332,10 @@ def job_url(store: ObjectStore, key: str) -> str:
     return store.url(f"raw/{key}.job.json")
 
 
-def save_job(store: ObjectStore, job: JobRecord) -> str:
-    """Keep ``job`` next to its raw packets; return its URL."""
-    return store.put_bytes(job_url(store, job.burst_key), job.to_bytes())
+def save_job(store: ObjectStore, job: JobRecord, *, durable: bool = True) -> str:
+    """Keep ``job`` next to its raw packets; return its URL (``durable``: as
+    :meth:`~streams._infra.objectstore.ObjectStore.put_bytes`)."""
+    return store.put_bytes(job_url(store, job.burst_key), job.to_bytes(), durable=durable)
 
 
 def load_job(store: ObjectStore, key: str) -> JobRecord:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,7 +37,7 @@ from prometheus_client import Counter
 
 from sar.errors import SarError
 from streams._infra.errors import ChunkError
-from streams._infra.objectstore import ObjectStore
+from streams._infra.objectstore import DeferredSync, ObjectStore
 from streams._infra.records import OutgoingRecord, Record
 from streams._infra.runtime import StageBase, TopicPartition
 from streams._infra.topics import EVENTS, FOCUS_JOBS
@@ -153,6 +154,7 @@ class Assembler(StageBase):
         self.done_channels: set[str] = set()
         """Channels whose pass ended and whose every job and event is acknowledged."""
         self._finished_pending: set[str] = set()
+        self._syncs = DeferredSync(store)
 
     @property
     def pending(self) -> int:
@@ -286,7 +288,8 @@ class Assembler(StageBase):
 
     def drain(self, now: float) -> Sequence[OutgoingRecord]:
         """Timeouts, then the queued bursts: raw packets written to the object store
-        (atomic, deterministic key), their jobs, and the events.
+        (atomic, deterministic key; flushed to disk in the background, and waited for
+        before :meth:`checkpoint` commits), their jobs, and the events.
 
         Raises
         ------
@@ -298,15 +301,14 @@ class Assembler(StageBase):
         stamp = datetime.now(UTC)
         out: list[OutgoingRecord] = []
         selected: list[tuple[Selection, OutgoingRecord]] = []
-        for burst in self._outputs:
-            url = self.store.url(raw_key(burst.key))
-            self.store.put_bytes(url, burst.data)
+        for burst, url in zip(self._outputs, self._write_raw(self._outputs), strict=True):
             job = burst.job(url, stamp)
             if self.selector is None:
                 out.append(job.record(self.jobs_topic, job.burst_key))
             else:
                 job, decision = self._select(burst, job)
-                save_job(self.store, job)  # a later request focuses exactly this job
+                # a later request focuses exactly this job
+                self._syncs.track(save_job(self.store, job, durable=False))
                 BURST_SELECTION.labels("focused" if decision.focus else "skipped").inc()
                 if not decision.focus:
                     self.stats.skipped += 1
@@ -340,6 +342,27 @@ class Assembler(StageBase):
         }
         return out
 
+    def _write_raw(self, bursts: list[BurstOutput]) -> list[str]:
+        """Write the bursts' raw packets; return their URLs.
+
+        Each is flushed to disk in the background (:class:`DeferredSync`): the jobs go out
+        at once and :meth:`checkpoint` waits for the flushes before it commits. Bursts
+        that complete together (both polarisations of a dual-polarisation pass) are
+        written concurrently: each job waits for the slowest write, not for their sum.
+        """
+
+        def put(burst: BurstOutput) -> str:
+            return self._syncs.put(self.store.url(raw_key(burst.key)), burst.burst.packets)
+
+        if len(bursts) <= 1:
+            return [put(b) for b in bursts]
+        with ThreadPoolExecutor(min(len(bursts), 4), thread_name_prefix="raw-write") as pool:
+            return list(pool.map(put, bursts))
+
+    def close(self) -> None:
+        """Finish the background flushes of raw bursts and jobs."""
+        self._syncs.close()
+
     def _select(self, burst: BurstOutput, job: JobRecord) -> tuple[JobRecord, Selection]:
         """Predict the burst's footprint (into its job) and decide whether to focus it; a
         footprint that cannot be predicted means focus (never skip on a failure)."""
@@ -366,6 +389,7 @@ class Assembler(StageBase):
         due = time.monotonic() - self._last_snapshot >= self.snapshot_interval_s
         if not self._dirty or not (due or idle):
             return {}
+        self._syncs.wait()  # raw bursts and jobs on disk before their chunks are committed
         self._last_snapshot = time.monotonic()
         positions = self.stream.positions()
         offsets: dict[TopicPartition, int] = {}

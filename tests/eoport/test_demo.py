@@ -38,7 +38,11 @@ def test_demo_json_reports_products_deliveries_and_latency(
     # the station's manifest accounts for every burst sent
     assert summary["bursts_sent"] == 3 and summary["bursts_missing"] == []
     assert summary["bursts_failed"] == [] and summary["bursts_incomplete"] == []
-    assert set(summary["stage_p50_s"]) >= {"assemble", "focus", "deliver"}
+    stages = summary["stage_p50_s"]
+    assert set(stages) >= {"assemble", "focus", "deliver", "kafka_to_job"}
+    # one burst: last chunk on Kafka -> job published spans assemble, aux and publish
+    parts = stages["assemble"] + stages["aux"] + stages["publish"]
+    assert stages["kafka_to_job"] == pytest.approx(parts, abs=0.003)
     # the stream keys are the ESA burst IDs the simulator planned for the demo's track
     acq = plan_acquisition("IW", DEMO_CENTER, 3.0, relative_orbit=DEMO_RELATIVE_ORBIT)
     labels = sorted(acq.burst_label(b) for b in acq.bursts)

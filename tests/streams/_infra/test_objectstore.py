@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from streams._infra.errors import ConfigurationError, ObjectNotFoundError
-from streams._infra.objectstore import ObjectStore
+from streams._infra.errors import ConfigurationError, ObjectNotFoundError, ObjectStoreError
+from streams._infra.objectstore import DeferredSync, ObjectStore
 from streams._infra.s3server import LocalS3Server
 
 
@@ -37,6 +37,15 @@ def test_put_get_exists_delete(store: ObjectStore) -> None:
     assert not store.exists(url)
 
 
+def test_put_parts_writes_them_in_order(store: ObjectStore) -> None:
+    # more parts than one writev call takes, empty ones among them
+    parts = [bytes([i % 251]) * (i % 37) for i in range(2500)]
+    url = store.put_parts(store.url("raw/parts.dat"), parts)
+    assert store.get_bytes(url) == b"".join(parts)
+    store.put_parts(url, [])
+    assert store.get_bytes(url) == b""
+
+
 def test_hdf5_product_written_by_path(store: ObjectStore) -> None:
     url = store.url("products/p1.h5")
     image = (np.arange(64, dtype=np.float32) + 1j).astype(np.complex64).reshape(8, 8)
@@ -61,6 +70,37 @@ def test_sync_written_inside_the_block_keeps_the_object_whole(store: ObjectStore
         with path.open("ab") as f:
             f.write(b"and the rest")
     assert store.get_bytes(url) == b"first part and the rest"
+
+
+def test_deferred_sync_publishes_at_once_and_waits_before_commit(store: ObjectStore) -> None:
+    syncs = DeferredSync(store)
+    try:
+        url = syncs.put(store.url("raw/burst-1.dat"), [b"packet-%d" % i for i in range(1000)])
+        expected = b"".join(b"packet-%d" % i for i in range(1000))
+        assert store.get_bytes(url) == expected  # readable before the flush
+        job = store.put_bytes(store.url("raw/burst-1.job.json"), b"{}", durable=False)
+        syncs.track(job)
+        assert syncs.pending == 2
+        syncs.wait()
+        assert syncs.pending == 0
+    finally:
+        syncs.close()
+
+
+def test_deferred_sync_of_a_lost_object_is_retryable_until_rewritten(tmp_path: Path) -> None:
+    store = ObjectStore(str(tmp_path / "objects"))
+    syncs = DeferredSync(store)
+    try:
+        url = store.url("raw/never-written.dat")
+        syncs.track(url)
+        with pytest.raises(ObjectStoreError, match="not synced to disk"):
+            syncs.wait()
+        assert syncs.pending == 1  # flushed again at the next wait
+        store.put_bytes(url, b"rewritten", durable=False)  # the stage redoes its records
+        syncs.wait()
+        assert syncs.pending == 0 and store.get_bytes(url) == b"rewritten"
+    finally:
+        syncs.close()
 
 
 def test_failed_write_leaves_no_object(store: ObjectStore) -> None:
