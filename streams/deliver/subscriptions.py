@@ -225,28 +225,22 @@ class SqliteSubscriptionStore:
     def _check_limits(
         con: sqlite3.Connection, sub: Subscription, limits: SubscriptionLimits
     ) -> None:
-        if sub.running and limits.max_running is not None:
+        checks = (
+            (sub.running, limits.max_running, "status = 'active'",
+             "running subscription(s) per user; pause or cancel one first"),
+            (sub.status is not SubscriptionStatus.CANCELLED, limits.max_total,
+             "status <> 'cancelled'",
+             "subscriptions (running or paused) per user; delete or cancel one first"),
+        )  # fmt: skip
+        for applies, limit, counted, what in checks:
+            if not applies or limit is None:
+                continue
             (n,) = con.execute(
-                "SELECT COUNT(*) FROM subscriptions WHERE owner = ? AND status = 'active' "
-                "AND id <> ?",
+                f"SELECT COUNT(*) FROM subscriptions WHERE owner = ? AND {counted} AND id <> ?",
                 (sub.owner, sub.id),
             ).fetchone()
-            if n >= limits.max_running:
-                raise LimitExceededError(
-                    f"at most {limits.max_running} running subscription(s) per user; "
-                    "pause or cancel one first"
-                )
-        if sub.status is not SubscriptionStatus.CANCELLED and limits.max_total is not None:
-            (n,) = con.execute(
-                "SELECT COUNT(*) FROM subscriptions WHERE owner = ? AND status <> 'cancelled' "
-                "AND id <> ?",
-                (sub.owner, sub.id),
-            ).fetchone()
-            if n >= limits.max_total:
-                raise LimitExceededError(
-                    f"at most {limits.max_total} subscriptions (running or paused) per user; "
-                    "delete or cancel one first"
-                )
+            if n >= limit:
+                raise LimitExceededError(f"at most {limit} {what}")
 
     def add(self, sub: Subscription, *, limits: SubscriptionLimits | None = None) -> None:
         """Store (or replace) a subscription, its secrets sealed.

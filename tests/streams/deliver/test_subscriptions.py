@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 from shapely.geometry import box
 
+from streams.deliver.policy import LimitExceededError, SubscriptionLimits
 from streams.deliver.subscriptions import (
     LiveSubscriptionIndex,
     ProductFilter,
@@ -154,6 +155,29 @@ def test_store_is_durable_and_counts_revisions(tmp_path: Path) -> None:
     with pytest.raises(SubscriptionNotFoundError):
         store.delete(a.id)
     assert store.revision() == 3  # failed delete rolled back
+
+
+def test_store_enforces_running_and_total_limits_per_owner(tmp_path: Path) -> None:
+    store = SqliteSubscriptionStore(tmp_path / "subs.sqlite")
+    limits = SubscriptionLimits(max_running=1, max_total=3)
+
+    def owned(owner: str, **over: Any) -> Subscription:
+        return new_subscription(spec(polygon(0, 0, 1, 1), **over), lambda: T0, owner=owner)
+
+    first = owned("alice")
+    store.add(first, limits=limits)
+    store.add(first, limits=limits)  # replacing itself does not count against the limit
+    with pytest.raises(LimitExceededError, match="at most 1 running subscription"):
+        store.add(owned("alice"), limits=limits)
+    store.add(owned("bob"), limits=limits)  # limits are per owner
+    store.add(owned("alice", status="paused"), limits=limits)
+    store.add(owned("alice", status="paused"), limits=limits)
+    with pytest.raises(LimitExceededError, match="at most 3 subscriptions"):
+        store.add(owned("alice", status="paused"), limits=limits)
+    # cancelled ones count against neither limit
+    store.add(first.model_copy(update={"status": SubscriptionStatus.CANCELLED}), limits=limits)
+    store.add(owned("alice"), limits=limits)
+    assert sum(s.owner == "alice" for s in store.all()) == 4
 
 
 # ---------------------------------------------------------------- matching
