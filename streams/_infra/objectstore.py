@@ -257,6 +257,7 @@ class DeferredSync:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="object-sync")
         self._lock = threading.Lock()
         self._pending: list[tuple[str, Future[None]]] = []
+        self._retry: list[str] = []
 
     def put(self, url: str, parts: Sequence[bytes]) -> str:
         """Write ``b"".join(parts)`` to ``url`` (visible at once) and flush it in the
@@ -274,7 +275,8 @@ class DeferredSync:
     @property
     def pending(self) -> int:
         """Objects written but not yet known to be on disk."""
-        return len(self._pending)
+        with self._lock:
+            return len(self._pending) + len(self._retry)
 
     def wait(self) -> None:
         """Block until every object put so far is on disk.
@@ -287,15 +289,18 @@ class DeferredSync:
         """
         with self._lock:
             pending, self._pending = self._pending, []
+            retry, self._retry = self._retry, []
+        # objects that failed before are flushed again now, after the caller's redo
+        pending += [(url, self._pool.submit(self.store.sync, url)) for url in retry]
         failed: list[tuple[str, ObjectStoreError]] = []
         for url, future in pending:
             try:
                 future.result()
             except ObjectStoreError as exc:
                 failed.append((url, exc))
-        for url, _ in failed:
-            self.track(url)
         if failed:
+            with self._lock:
+                self._retry += [url for url, _ in failed]
             raise ObjectStoreError(
                 f"{len(failed)} object(s) not synced to disk, first: {failed[0][1]}"
             ) from failed[0][1]
