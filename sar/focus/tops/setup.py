@@ -164,14 +164,13 @@ def setup_burst(
     (:func:`choose_raw_doppler`).
     """
     fs = raw.range_sampling_rate
-    n_out = raw.samples - replica_samples(raw.chirp, fs) + 1
+    n_out, tau_last = compressed_extent(raw)
     if n_out < 16:
         raise FocusError(
             f"{raw.samples} range samples leave {n_out} after range compression with a "
             f"{replica_samples(raw.chirp, fs)}-sample replica"
         )
     tau0 = raw.slant_range_time
-    tau_last = tau0 + (n_out - 1) / fs
     geometry = burst_geometry(raw, tau0, tau_last)
     if azimuth_window is None:
         azimuth_window = "hamming:0.70" if raw.swath.upper() == "IW1" else "hamming:0.75"
@@ -228,6 +227,14 @@ def setup_burst(
     )  # fmt: skip
 
 
+def compressed_extent(raw: RawData) -> tuple[int, float]:
+    """Fully range-compressed samples of ``raw`` (the output's range extent: samples
+    minus the replica's, plus one) and the two-way time of the last one, s."""
+    fs = raw.range_sampling_rate
+    n_out = raw.samples - replica_samples(raw.chirp, fs) + 1
+    return n_out, raw.slant_range_time + (n_out - 1) / fs
+
+
 def compressed_columns(
     raw: RawData, *, strip_width: int, doppler_centroid: float | None, bistatic: bool,
     output_azimuth_time_interval: float,
@@ -246,11 +253,10 @@ def compressed_columns(
     tighter bound holds (a burst that :func:`setup_burst` will reject).
     """
     fs = raw.range_sampling_rate
-    n_out = raw.samples - replica_samples(raw.chirp, fs) + 1
+    n_out, tau_last = compressed_extent(raw)
     if n_out < 16 or raw.lines < 2:
         return raw.samples
     tau0 = raw.slant_range_time
-    tau_last = tau0 + (n_out - 1) / fs
     try:
         geometry = burst_geometry(raw, tau0, tau_last)
         if doppler_centroid is None:
