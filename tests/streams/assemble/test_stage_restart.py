@@ -18,7 +18,7 @@ import pytest
 
 from eoport.pipeline import simulate_pass
 from streams._infra.objectstore import ObjectStore
-from streams._infra.records import Record
+from streams._infra.records import OutgoingRecord, Record
 from streams.assemble.snapshots import SnapshotStore
 from streams.assemble.stage import Assembler
 from streams.messages.chunks import encode_chunk, pass_headers, split_into_chunks
@@ -48,7 +48,7 @@ def stage_at(root: Path) -> Assembler:
 
 
 def feed(stage: Assembler, records: list[Record]) -> list[JobRecord]:
-    out = []
+    out: list[OutgoingRecord] = []
     for record in records:
         out += stage.handle(record, 0.0)
     out += stage.drain(1.0)
